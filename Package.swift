@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The client links the Swift runtime statically so that `tokend get` starts in a few milliseconds.
+let staticStdlib: [SwiftSetting] = [.unsafeFlags(["-static-stdlib"])]
+let staticStdlibLink: [LinkerSetting] = [.unsafeFlags(["-static-stdlib"])]
+
+let package = Package(
+    name: "tokend",
+    products: [
+        .executable(name: "tokend", targets: ["tokend"]),
+        .executable(name: "tokend-agent", targets: ["tokend-agent"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibsecret", pkgConfig: "libsecret-1", providers: [.apt(["libsecret-1-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "CLinux"),
+        .target(name: "TokendCore"),
+        .target(name: "TokendPosix", dependencies: ["TokendCore", "CLinux"]),
+        .target(name: "TokendProtocol", dependencies: ["TokendCore"]),
+        .target(name: "Age", dependencies: ["TokendCore", "COpenSSL"]),
+        .target(name: "TokendStores", dependencies: ["TokendCore", "Age", "CLibsecret"]),
+        .target(name: "TokendAgent", dependencies: ["TokendCore", "TokendProtocol", "TokendStores", "TokendPosix"]),
+        .target(name: "TokendClient", dependencies: ["TokendCore", "TokendProtocol", "TokendPosix"]),
+        .executableTarget(
+            name: "tokend", dependencies: ["TokendClient", "TokendProtocol", "TokendCore"],
+            swiftSettings: staticStdlib, linkerSettings: staticStdlibLink),
+        .executableTarget(name: "tokend-agent", dependencies: ["TokendAgent"]),
+        .testTarget(name: "TokendCoreTests", dependencies: ["TokendCore"]),
+        .testTarget(name: "TokendProtocolTests", dependencies: ["TokendProtocol", "TokendCore"]),
+        .testTarget(name: "AgeTests", dependencies: ["Age", "TokendCore"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["TokendCore", "TokendProtocol", "tokend", "tokend-agent"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

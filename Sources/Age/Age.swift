@@ -1,0 +1,1 @@
+// The age v1 implementation; see the files of this module.

@@ -1,0 +1,63 @@
+import CLinux
+import Glibc
+import TokendCore
+
+/// Process-wide settings and facts about processes.
+public enum ProcessControl {
+    /// Makes this process non-dumpable (no core file, no ptrace attach by ordinary same-uid processes, /proc
+    /// files owned by root) and sets the core size limit to 0.
+    public static func forbidCoreDumps() {
+        _ = tk_set_dumpable(0)
+        var limit = rlimit(rlim_cur: 0, rlim_max: 0)
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit)
+    }
+
+    public static var isDumpable: Bool { tk_get_dumpable() != 0 }
+
+    /// RLIMIT_MEMLOCK's soft limit in bytes (nil: unlimited).
+    public static var memlockLimit: UInt64? {
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(__RLIMIT_MEMLOCK.rawValue), &limit)
+        return limit.rlim_cur == rlim_t.max ? nil : UInt64(limit.rlim_cur)
+    }
+
+    /// The executable of a process (/proc/PID/exe), or nil when it cannot be read.
+    public static func executable(of pid: Int32) -> String? {
+        readLink("/proc/\(pid)/exe")
+    }
+
+    public static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4097)
+        let n = readlink(path, &buffer, 4096)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Starts `path` detached: a new session, stdin/stdout on /dev/null, stderr appended to `stderrPath`.
+    public static func spawnDetached(_ path: String, arguments: [String], stderrPath: String?) throws(Errno) -> Int32 {
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: Int32 = 0
+        let rc = argv.withUnsafeBufferPointer { args in
+            tk_spawn_detached(path, args.baseAddress, environ, stderrPath, &pid)
+        }
+        if rc != 0 { throw Errno(rc) }
+        return pid
+    }
+
+    public static func environment(_ key: String) -> String? {
+        getenv(key).map { String(cString: $0) }
+    }
+
+    public static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    public static func sleep(seconds: Double) {
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
