@@ -7,6 +7,9 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -93,4 +96,38 @@ int tk_spawn_detached(const char *path, char *const argv[], char *const envp[], 
     posix_spawnattr_destroy(&attr);
     if (rc == 0) *pid_out = pid;
     return rc;
+}
+
+// Blocks SIGTERM, SIGINT and SIGHUP for the whole process (call before any thread starts) and returns a
+// signalfd that reports them, so the event loop handles signals as ordinary events. SIGPIPE is ignored:
+// a client that goes away must not kill the agent.
+int tk_signalfd_for_termination(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+// The number of the next pending signal, 0 when none.
+int tk_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    return n == (ssize_t)sizeof info ? (int)info.ssi_signo : 0;
+}
+
+// Raises the soft limit on open files towards `wanted` (bounded by the hard limit); returns the new limit.
+int tk_raise_nofile_limit(int wanted) {
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return -1;
+    rlim_t target = (rlim_t)wanted;
+    if (lim.rlim_max != RLIM_INFINITY && target > lim.rlim_max) target = lim.rlim_max;
+    if (target > lim.rlim_cur) {
+        lim.rlim_cur = target;
+        if (setrlimit(RLIMIT_NOFILE, &lim) != 0) return -1;
+    }
+    return (int)lim.rlim_cur;
 }

@@ -61,3 +61,26 @@ public enum ProcessControl {
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 }
+
+/// SIGTERM, SIGINT and SIGHUP delivered through a descriptor (see tk_signalfd_for_termination).
+public final class SignalDescriptor: @unchecked Sendable {
+    public let fd: FileDescriptor
+
+    /// Must be created before any other thread starts, so that every thread has the signals blocked.
+    public init() throws(Errno) { fd = FileDescriptor(try retrying { tk_signalfd_for_termination() }) }
+
+    /// The next pending signal number, or nil.
+    public func next() -> Int32? {
+        let signal = tk_signalfd_read(fd.rawValue)
+        return signal > 0 ? signal : nil
+    }
+}
+
+extension ProcessControl {
+    /// Raises RLIMIT_NOFILE's soft limit towards `wanted`; returns the limit now in force.
+    public static func raiseOpenFileLimit(to wanted: Int) -> Int { Int(tk_raise_nofile_limit(Int32(wanted))) }
+}
+
+extension ProcessControl {
+    public static var pid: Int32 { getpid() }
+}

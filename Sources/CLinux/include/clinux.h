@@ -16,6 +16,9 @@ int tk_epoll_create(void);
 int tk_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
 int tk_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int timeout_ms);
 int tk_eventfd(void);
+int tk_signalfd_for_termination(void);
+int tk_signalfd_read(int fd);
+int tk_raise_nofile_limit(int wanted);
 int tk_spawn_detached(const char *path, char *const argv[], char *const envp[], const char *stderr_path,
                       int32_t *pid_out);
 

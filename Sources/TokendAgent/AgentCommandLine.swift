@@ -1,0 +1,56 @@
+import Glibc
+import TokendCore
+import TokendPosix
+
+/// The parts of `tokend-agent`'s command line that are more than parsing: detaching and environment hygiene.
+public enum AgentCommandLine {
+    public static func printOut(_ text: String) { write(1, text) }
+    public static func printError(_ text: String) { write(2, "tokend-agent: " + Redactor.redact(text) + "\n") }
+
+    static func write(_ fd: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { _ = Glibc.write(fd, $0.baseAddress, $0.count) }
+    }
+
+    /// Drops `TOKEND_*` variables (read by now) so that nothing that could carry a secret stays in the agent's
+    /// environment, where /proc/PID/environ would show it.
+    public static func scrubEnvironment() {
+        var names: [String] = []
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if text.hasPrefix("TOKEND_"), let eq = text.firstIndex(of: "=") { names.append(String(text[..<eq])) }
+            entry += 1
+        }
+        for name in names { unsetenv(name) }
+    }
+
+    /// Starts `tokend-agent --foreground` detached, with stderr going to the log next to the socket, and waits
+    /// until it answers.
+    public static func detach(_ configuration: AgentConfiguration) -> ExitCode {
+        do { try configuration.paths.prepareDirectory(create: true) } catch {
+            printError(error.message)
+            return error.code.exitCode
+        }
+        guard let executable = ProcessControl.readLink("/proc/self/exe") else {
+            printError("cannot find my own executable")
+            return .failure
+        }
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        // Settings that came from TOKEND_* variables travel as flags: the variables are gone by now.
+        arguments += ["--foreground", "--socket", configuration.paths.socket, "--store", configuration.store?.rawValue ?? "auto"]
+        do {
+            _ = try ProcessControl.spawnDetached(executable, arguments: arguments, stderrPath: configuration.paths.log)
+        } catch {
+            printError("cannot start the agent: \(error)")
+            return .unavailable
+        }
+        let deadline = ProcessControl.monotonicSeconds() + 10
+        while ProcessControl.monotonicSeconds() < deadline {
+            if UnixSocket.isLive(configuration.paths.socket) { return .ok }
+            ProcessControl.sleep(seconds: 0.01)
+        }
+        printError("the agent did not answer on \(configuration.paths.socket) within 10 s; see \(configuration.paths.log)")
+        return .unavailable
+    }
+}

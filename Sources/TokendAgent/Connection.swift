@@ -1,0 +1,38 @@
+import TokendCore
+import TokendPosix
+
+/// One client connection: its buffers (secret memory: requests and responses carry values), the peer, and
+/// the times that drive its deadlines.
+final class Connection {
+    let fd: FileDescriptor
+    let token: UInt64
+    let peer: Peer
+    let input = SecretBytes(capacity: 512)
+    let output = SecretBytes(capacity: 512)
+    var written = 0
+    /// A request of this connection is at the store thread; later lines wait so that answers keep order.
+    var busy = false
+    /// Close once the output is flushed (after a fatal protocol error or a refusal).
+    var closing = false
+    var lastActivity: Double
+    /// When the first byte of the current incomplete line arrived.
+    var partialSince: Double?
+    var interest: Epoll.Events = .readable
+
+    init(fd: FileDescriptor, token: UInt64, peer: Peer, now: Double) {
+        self.fd = fd
+        self.token = token
+        self.peer = peer
+        lastActivity = now
+    }
+
+    var hasPendingOutput: Bool { written < output.count }
+
+    /// Drops what has been written, so the buffer does not grow with a long-lived connection.
+    func compactOutput() {
+        if written == output.count {
+            output.removeAll()
+            written = 0
+        }
+    }
+}

@@ -1,0 +1,312 @@
+import Dispatch
+import Glibc
+import Synchronization
+import TokendCore
+import TokendPosix
+import TokendProtocol
+
+/// Counters shared with the status op.
+final class ServerStats: Sendable {
+    let connections = Atomic<Int>(0)
+    let requests = Atomic<Int>(0)
+}
+
+/// The listener and its epoll loop. One I/O thread owns every connection; store calls run on a serial
+/// store queue and come back through `completions` and an eventfd. No client can hold up another: reads
+/// and writes never block, and a connection that is idle, slow or oversized is cut off by its deadline or
+/// its limit.
+final class Server {
+    static let listenerToken: UInt64 = 0
+    static let wakeupToken: UInt64 = 1
+    static let signalToken: UInt64 = 2
+    static let firstConnectionToken: UInt64 = 16
+
+    let configuration: AgentConfiguration
+    let listener: FileDescriptor
+    let handler: RequestHandler
+    let epoll: Epoll
+    let wakeup: Wakeup
+    let signals: SignalDescriptor
+    let storeQueue = DispatchQueue(label: "tokend.store")
+    let completions = Completions()
+    let stats: ServerStats
+    var connections: [UInt64: Connection] = [:]
+    var nextToken = Server.firstConnectionToken
+    var running = true
+    let uid = geteuid()
+    /// Set when the socket file is gone or replaced; the loop then stops (see `checkSocketFile`).
+    var lastSocketCheck = 0.0
+    let socketIdentity: (dev: UInt64, ino: UInt64)?
+    /// Whether this agent created the socket file (not handed one by systemd), and so must remove it.
+    let ownsSocketFile: Bool
+
+    init(configuration: AgentConfiguration, listener: FileDescriptor, handler: RequestHandler, stats: ServerStats,
+         signals: SignalDescriptor, ownsSocketFile: Bool) throws(Errno)
+    {
+        self.configuration = configuration
+        self.listener = listener
+        self.handler = handler
+        self.stats = stats
+        self.signals = signals
+        self.ownsSocketFile = ownsSocketFile
+        epoll = try Epoll()
+        wakeup = try Wakeup()
+        try epoll.add(listener, .readable, token: Server.listenerToken)
+        try epoll.add(wakeup.fd, .readable, token: Server.wakeupToken)
+        try epoll.add(signals.fd, .readable, token: Server.signalToken)
+        socketIdentity = Server.identity(of: configuration.paths.socket)
+    }
+
+    static func identity(of path: String) -> (dev: UInt64, ino: UInt64)? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        return (UInt64(st.st_dev), UInt64(st.st_ino))
+    }
+
+    func run() {
+        while running {
+            let now = ProcessControl.monotonicSeconds()
+            for (token, events) in epoll.wait(timeoutMs: 250) {
+                switch token {
+                case Server.listenerToken: acceptAll()
+                case Server.wakeupToken: wakeup.drain(); deliverCompletions()
+                case Server.signalToken: handleSignals()
+                default:
+                    guard let connection = connections[token] else { continue }
+                    if events.contains(.readable) || events.contains(.hangup) || events.contains(.error) {
+                        readFrom(connection)
+                    }
+                    if connections[token] != nil && events.contains(.writable) { flush(connection) }
+                }
+            }
+            enforceDeadlines(now: ProcessControl.monotonicSeconds())
+            if now - lastSocketCheck > 5 {
+                lastSocketCheck = now
+                checkSocketFile()
+            }
+            if handler.stopRequested.load(ordering: .relaxed) && !connections.values.contains(where: \.hasPendingOutput) {
+                running = false
+            }
+        }
+        for connection in Array(connections.values) { close(connection) }
+        if ownsSocketFile, let mine = socketIdentity, let now = Server.identity(of: configuration.paths.socket),
+            mine == now
+        {
+            unlink(configuration.paths.socket)
+        }
+    }
+
+    func handleSignals() {
+        while let signal = signals.next() {
+            if signal == SIGHUP {
+                AuditLog.notice("SIGHUP received; ignored")
+            } else {
+                AuditLog.notice("signal \(signal) received; stopping")
+                running = false
+            }
+        }
+    }
+
+    /// The socket file removed or replaced under a running agent: nobody can reach this agent any more and
+    /// a new one may already be starting, so stop rather than serve a path that is no longer ours.
+    func checkSocketFile() {
+        guard ownsSocketFile, let mine = socketIdentity else { return }
+        guard let now = Server.identity(of: configuration.paths.socket), now == mine else {
+            AuditLog.notice("socket \(configuration.paths.socket) was removed or replaced; stopping")
+            running = false
+            return
+        }
+    }
+
+    func acceptAll() {
+        while true {
+            let fd: FileDescriptor
+            do {
+                guard let accepted = try UnixSocket.accept(listener) else { return }
+                fd = accepted
+            } catch {
+                AuditLog.notice("accept failed: \(error)")
+                return
+            }
+            guard let credentials = try? UnixSocket.peer(fd) else { continue }
+            guard credentials.uid == uid else {
+                AuditLog.event(op: "connect", name: nil, peer: Peer(credentials), outcome: "refused_uid")
+                continue
+            }
+            let peer = Peer(credentials)
+            let now = ProcessControl.monotonicSeconds()
+            if connections.count >= configuration.maxConnections {
+                let refusal = SecretBytes()
+                ResponseEncoder.error(id: "null", TokendError(.busy, "too many connections (limit \(configuration.maxConnections)); try again"), into: refusal)
+                _ = refusal.withUnsafeBytes { try? fd.write($0) }
+                AuditLog.event(op: "connect", name: nil, peer: peer, outcome: "busy")
+                continue
+            }
+            let connection = Connection(fd: fd, token: nextToken, peer: peer, now: now)
+            nextToken += 1
+            do { try epoll.add(fd, .readable, token: connection.token) } catch { continue }
+            connections[connection.token] = connection
+            stats.connections.store(connections.count, ordering: .relaxed)
+        }
+    }
+
+    func close(_ connection: Connection) {
+        epoll.remove(connection.fd)
+        connection.fd.close()
+        connections[connection.token] = nil
+        stats.connections.store(connections.count, ordering: .relaxed)
+    }
+
+    func readFrom(_ connection: Connection) {
+        // Stop reading past one line's worth when requests pile up behind a slow one.
+        guard !connection.closing, connection.input.count <= Limits.maxLineBytes else { return }
+        let n: Int
+        do {
+            n = try connection.input.appendInPlace(upTo: 64 * 1024) { (b) throws(Errno) -> Int in
+                try connection.fd.read(into: b)
+            }
+        } catch {
+            if error == .again || error == .wouldBlock { return }
+            close(connection)
+            return
+        }
+        if n == 0 {
+            if !connection.busy && !connection.hasPendingOutput { close(connection) } else { connection.closing = true }
+            return
+        }
+        connection.lastActivity = ProcessControl.monotonicSeconds()
+        processLines(connection)
+    }
+
+    func processLines(_ connection: Connection) {
+        while !connection.busy && !connection.closing {
+            guard let newline = connection.input.firstIndex(of: 0x0A) else {
+                if connection.input.count > Limits.maxLineBytes {
+                    fail(connection, TokendError(.tooLarge, "request line longer than \(Limits.maxLineBytes) bytes; closing"))
+                } else if connection.input.isEmpty {
+                    connection.partialSince = nil
+                } else if connection.partialSince == nil {
+                    connection.partialSince = ProcessControl.monotonicSeconds()
+                }
+                break
+            }
+            connection.partialSince = nil
+            if newline > Limits.maxLineBytes {
+                fail(connection, TokendError(.tooLarge, "request line longer than \(Limits.maxLineBytes) bytes; closing"))
+                break
+            }
+            let line = SecretBytes(capacity: newline)
+            connection.input.withUnsafeBytes { line.append(UnsafeRawBufferPointer(rebasing: $0[0..<newline])) }
+            connection.input.removeFirst(newline + 1)
+            stats.requests.add(1, ordering: .relaxed)
+            handle(line, connection)
+        }
+        flush(connection)
+    }
+
+    func handle(_ line: SecretBytes, _ connection: Connection) {
+        let request: Request
+        do {
+            request = try Request.decode(line)
+        } catch {
+            ResponseEncoder.error(id: error.id, error.error, into: connection.output)
+            AuditLog.event(op: "request", name: nil, peer: connection.peer, outcome: error.error.code.rawValue)
+            return
+        }
+        line.removeAll()
+        if handler.answerFast(request, peer: connection.peer, into: connection.output) { return }
+        connection.busy = true
+        let token = connection.token
+        let peer = connection.peer
+        let box = UncheckedRequest(request)
+        storeQueue.async { [handler, completions, wakeup] in
+            let response = SecretBytes(capacity: 256)
+            handler.answer(box.request, peer: peer, into: response)
+            completions.add(token, response)
+            wakeup.signal()
+        }
+    }
+
+    func deliverCompletions() {
+        for (token, response) in completions.takeAll() {
+            guard let connection = connections[token] else { continue }
+            connection.output.append(response)
+            response.removeAll()
+            connection.busy = false
+            connection.lastActivity = ProcessControl.monotonicSeconds()
+            if connection.closing && connection.input.firstIndex(of: 0x0A) == nil {
+                flush(connection)
+                if connections[token] != nil && !connection.hasPendingOutput { close(connection) }
+                continue
+            }
+            processLines(connection)
+        }
+    }
+
+    /// Sends an error and closes the connection once it is written.
+    func fail(_ connection: Connection, _ error: TokendError) {
+        ResponseEncoder.error(id: "null", error, into: connection.output)
+        AuditLog.event(op: "request", name: nil, peer: connection.peer, outcome: error.code.rawValue)
+        connection.input.removeAll()
+        connection.closing = true
+    }
+
+    func flush(_ connection: Connection) {
+        while connection.hasPendingOutput {
+            let n: Int
+            do {
+                n = try connection.output.withUnsafeBytes { (b) throws(Errno) -> Int in
+                    try connection.fd.write(UnsafeRawBufferPointer(rebasing: b[connection.written...]))
+                }
+            } catch {
+                if error == .again || error == .wouldBlock { break }
+                close(connection)
+                return
+            }
+            connection.written += n
+        }
+        connection.compactOutput()
+        if connection.closing && !connection.hasPendingOutput && !connection.busy {
+            close(connection)
+            return
+        }
+        let wanted: Epoll.Events = connection.hasPendingOutput ? [.readable, .writable] : .readable
+        if wanted != connection.interest {
+            connection.interest = wanted
+            try? epoll.modify(connection.fd, wanted, token: connection.token)
+        }
+    }
+
+    func enforceDeadlines(now: Double) {
+        for connection in Array(connections.values) where !connection.busy {
+            if let since = connection.partialSince, now - since > configuration.requestTimeout {
+                fail(connection, TokendError(.timeout, "request not completed within \(Int(configuration.requestTimeout)) s; closing"))
+                flush(connection)
+            } else if connection.partialSince == nil && !connection.hasPendingOutput
+                && now - connection.lastActivity > configuration.idleTimeout
+            {
+                close(connection)
+            }
+        }
+    }
+}
+
+/// Responses finished on the store thread, waiting for the I/O thread.
+final class Completions: Sendable {
+    private let pending = Mutex<[(UInt64, SecretBytes)]>([])
+
+    func add(_ token: UInt64, _ response: SecretBytes) { pending.withLock { $0.append((token, response)) } }
+
+    func takeAll() -> [(UInt64, SecretBytes)] {
+        pending.withLock { pending in
+            defer { pending.removeAll() }
+            return pending
+        }
+    }
+}
+
+/// Hands a decoded request (which owns secret buffers) to the store thread; the I/O thread lets go of it.
+struct UncheckedRequest: @unchecked Sendable {
+    let request: Request
+    init(_ request: Request) { self.request = request }
+}

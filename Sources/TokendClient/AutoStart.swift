@@ -1,0 +1,65 @@
+import Glibc
+import TokendCore
+import TokendPosix
+
+/// Connecting, and starting the agent when none answers. Many clients may race here: each may spawn an
+/// agent, the agents race for the lock file, exactly one binds the socket, the others exit, and every client
+/// keeps trying to connect until that one answers.
+public enum AutoStart {
+    public static func connect(_ paths: AgentPaths, autoStart: Bool) throws(TokendError) -> FileDescriptor {
+        if let fd = try attempt(paths) { return fd }
+        guard autoStart else {
+            throw TokendError(.agentUnavailable, "no agent is running on \(paths.socket)")
+        }
+        try start(paths)
+        let deadline = ProcessControl.monotonicSeconds() + 10
+        var pause = 0.002
+        while ProcessControl.monotonicSeconds() < deadline {
+            if let fd = try attempt(paths) { return fd }
+            ProcessControl.sleep(seconds: pause)
+            pause = min(pause * 1.5, 0.05)
+        }
+        throw TokendError(.agentUnavailable, "started tokend-agent but it did not answer on \(paths.socket) within 10 s; see \(paths.log)")
+    }
+
+    /// A connection, or nil when nobody listens (no socket, or a stale one).
+    static func attempt(_ paths: AgentPaths) throws(TokendError) -> FileDescriptor? {
+        var st = stat()
+        guard lstat(paths.directory, &st) == 0 else { return nil }
+        try AgentPaths.verifyPrivateDirectory(paths.directory)
+        try paths.verifySocket()
+        do {
+            return try UnixSocket.connect(to: paths.socket)
+        } catch {
+            if error == .notFound || error == .connectionRefused { return nil }
+            throw TokendError(.agentUnavailable, "cannot connect to \(paths.socket): \(error)")
+        }
+    }
+
+    /// The agent binary: `$TOKEND_AGENT`, else `tokend-agent` next to this executable, else on PATH.
+    static func agentExecutable() -> String? {
+        if let explicit = ProcessControl.environment("TOKEND_AGENT"), !explicit.isEmpty { return explicit }
+        if let me = ProcessControl.readLink("/proc/self/exe"), let slash = me.lastIndex(of: "/") {
+            let sibling = String(me[..<slash]) + "/tokend-agent"
+            if access(sibling, X_OK) == 0 { return sibling }
+        }
+        for dir in (ProcessControl.environment("PATH") ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(dir)/tokend-agent"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    static func start(_ paths: AgentPaths) throws(TokendError) {
+        guard let agent = agentExecutable() else {
+            throw TokendError(.agentUnavailable, "no agent is running and tokend-agent was not found next to tokend or on PATH")
+        }
+        try paths.prepareDirectory(create: true)
+        do {
+            _ = try ProcessControl.spawnDetached(
+                agent, arguments: ["--foreground", "--socket", paths.socket], stderrPath: paths.log)
+        } catch {
+            throw TokendError(.agentUnavailable, "cannot start \(agent): \(error)")
+        }
+    }
+}

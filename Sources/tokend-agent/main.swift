@@ -1,0 +1,83 @@
+import Glibc
+import TokendAgent
+import TokendCore
+import TokendPosix
+import TokendStores
+
+let usage = """
+    usage: tokend-agent [--foreground] [--socket PATH] [--store auto|secret-service|file]
+                        [--store-timeout SECONDS] [--cache-ttl SECONDS] [--max-connections N]
+                        [--idle-lock DURATION] [--rate PER_SECOND] [--burst N]
+           tokend-agent --version | --help
+    Without --foreground the agent detaches (new session, output to the log next to the socket) and exits
+    once it answers. See tokend-agent(8).
+
+    """
+
+func fail(_ message: String, _ code: ExitCode) -> Never {
+    AgentCommandLine.printError(message)
+    exit(code.rawValue)
+}
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+var foreground = false
+var socketFlag: String?
+var storeFlag: String? = ProcessControl.environment("TOKEND_STORE")
+var numbers: [String: Double] = [:]
+
+while !arguments.isEmpty {
+    let flag = arguments.removeFirst()
+    func value() -> String {
+        guard !arguments.isEmpty else { fail("\(flag) needs a value\n\(usage)", .usage) }
+        return arguments.removeFirst()
+    }
+    switch flag {
+    case "--foreground", "-f": foreground = true
+    case "--socket": socketFlag = value()
+    case "--store": storeFlag = value()
+    case "--store-timeout", "--cache-ttl", "--max-connections", "--rate", "--burst":
+        let text = value()
+        guard let n = Double(text), n >= 0, n.isFinite else { fail("\(flag) needs a non-negative number", .usage) }
+        numbers[flag] = n
+    case "--idle-lock":
+        guard let seconds = DurationParser.seconds(value()) else { fail("--idle-lock needs a duration such as 15m", .usage) }
+        numbers[flag] = Double(seconds)
+    case "--version": AgentCommandLine.printOut("tokend-agent \(agentVersion) (protocol 1)\n"); exit(0)
+    case "--help", "-h": AgentCommandLine.printOut(usage); exit(0)
+    default: fail("unknown argument \(flag)\n\(usage)", .usage)
+    }
+}
+
+var configuration: AgentConfiguration
+do {
+    configuration = AgentConfiguration(paths: try AgentPaths.resolve(explicit: socketFlag))
+} catch {
+    fail(error.message, error.code.exitCode)
+}
+switch storeFlag {
+case nil, "", "auto": configuration.store = nil
+case let kind?:
+    guard let chosen = StoreKind(rawValue: kind) else { fail("--store must be auto, secret-service or file", .usage) }
+    configuration.store = chosen
+}
+if let v = numbers["--store-timeout"] { configuration.storeTimeout = v }
+if let v = numbers["--cache-ttl"] { configuration.cacheTTL = v }
+if let v = numbers["--max-connections"] { configuration.maxConnections = max(1, Int(v)) }
+if let v = numbers["--rate"] { configuration.ratePerSecond = v }
+if let v = numbers["--burst"] { configuration.rateBurst = v }
+if let v = numbers["--idle-lock"] { configuration.idleLock = v }
+AgentCommandLine.scrubEnvironment()
+
+if !foreground {
+    exit(AgentCommandLine.detach(configuration).rawValue)
+}
+do {
+    switch try Agent.run(configuration) {
+    case .stopped: exit(0)
+    case .alreadyRunning:
+        AgentCommandLine.printError("another tokend-agent is already running on \(configuration.paths.socket)")
+        exit(0)
+    }
+} catch {
+    fail(error.message, error.code.exitCode)
+}

@@ -1,0 +1,67 @@
+import Glibc
+import TokendCore
+
+let usage = """
+    usage: tokend [--socket PATH] COMMAND [ARGS]
+
+    Secrets:
+      get NAME                 print a secret's value (exact bytes; a newline only on a terminal)
+      put NAME [--raw] [--owner O] [--expires 30d|TIME] [--note TEXT] [--allow PATH]...
+                               store a value read from stdin (one trailing LF removed unless --raw)
+                               or typed at a prompt without echo
+      rm NAME | rm --owner O   remove a secret, or every secret of an owner
+      ls [PREFIX] [--owner O] [--json]
+                               list names and metadata (never values)
+    Agent:
+      status [--json]          show the agent, its store and its counters
+      stop                     stop the agent
+
+    Exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 locked, 5 unavailable, 6 denied/expired/rate-limited,
+    7 invalid or too large. See tokend(1).
+
+    """
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+var socketFlag: String?
+while let first = arguments.first, first.hasPrefix("-") {
+    arguments.removeFirst()
+    switch first {
+    case "--socket":
+        guard !arguments.isEmpty else {
+            Output.err("tokend: --socket needs a value\n")
+            exit(ExitCode.usage.rawValue)
+        }
+        socketFlag = arguments.removeFirst()
+    case "--help", "-h":
+        Output.out(usage)
+        exit(0)
+    case "--version":
+        Output.out("tokend 0.1.0 (protocol 1)\n")
+        exit(0)
+    default:
+        Output.err("tokend: unknown option \(first)\n\(usage)")
+        exit(ExitCode.usage.rawValue)
+    }
+}
+guard !arguments.isEmpty else {
+    Output.err(usage)
+    exit(ExitCode.usage.rawValue)
+}
+let command = arguments.removeFirst()
+var rest = Arguments(arguments)
+let context = Context(socketFlag: socketFlag)
+let commands: [String: (Context, inout Arguments) throws(CommandFailure) -> Void] = [
+    "get": SecretCommands.get, "put": SecretCommands.put, "rm": SecretCommands.rm, "ls": SecretCommands.ls,
+    "status": AgentCommands.status, "stop": AgentCommands.stop,
+]
+guard let run = commands[command] else {
+    Output.err("tokend: unknown command \(command)\n\(usage)")
+    exit(ExitCode.usage.rawValue)
+}
+do {
+    try run(context, &rest)
+} catch {
+    Output.err("tokend: \(error.message)\n")
+    exit(error.code.rawValue)
+}
+exit(0)
