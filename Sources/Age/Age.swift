@@ -1,1 +1,0 @@
-// The age v1 implementation; see the files of this module.
