@@ -84,6 +84,9 @@ int tk_spawn_detached(const char *path, char *const argv[], char *const envp[], 
     if (rc != 0) return rc;
     posix_spawnattr_init(&attr);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+    // Nothing but the three standard descriptors reaches the agent: an inherited pipe end would make a
+    // caller that reads to EOF wait for as long as the agent lives.
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     if (stderr_path)

@@ -12,12 +12,16 @@ final class Connection {
     var written = 0
     /// A request of this connection is at the store thread; later lines wait so that answers keep order.
     var busy = false
-    /// Close once the output is flushed (after a fatal protocol error or a refusal).
+    /// Close once the output is flushed, ignoring further input (after a fatal protocol error).
     var closing = false
+    /// The peer shut down its sending side: answer the complete lines it sent, then close.
+    var inputEnded = false
     var lastActivity: Double
     /// When the first byte of the current incomplete line arrived.
     var partialSince: Double?
     var interest: Epoll.Events = .readable
+    /// False once the connection has left the epoll set (peer hung up while a request was at the store).
+    var registered = true
 
     init(fd: FileDescriptor, token: UInt64, peer: Peer, now: Double) {
         self.fd = fd

@@ -73,10 +73,14 @@ final class Server {
                 case Server.signalToken: handleSignals()
                 default:
                     guard let connection = connections[token] else { continue }
-                    if events.contains(.readable) || events.contains(.hangup) || events.contains(.error) {
-                        readFrom(connection)
+                    // Read before acting on a hang-up: a client may send its last requests and close at once.
+                    if events.contains(.readable) { readFrom(connection) }
+                    guard connections[token] != nil else { continue }
+                    if events.contains(.hangup) || events.contains(.error) {
+                        hangUp(connection)
+                    } else if events.contains(.writable) {
+                        flush(connection)
                     }
-                    if connections[token] != nil && events.contains(.writable) { flush(connection) }
                 }
             }
             enforceDeadlines(now: ProcessControl.monotonicSeconds())
@@ -150,8 +154,20 @@ final class Server {
         }
     }
 
-    func close(_ connection: Connection) {
+    /// The peer is gone entirely. EPOLLHUP is reported whatever the interest, so a connection waiting for
+    /// the store thread leaves the epoll set until its answer arrives (and is then dropped).
+    func hangUp(_ connection: Connection) {
+        guard connection.busy else {
+            close(connection)
+            return
+        }
+        connection.closing = true
+        connection.registered = false
         epoll.remove(connection.fd)
+    }
+
+    func close(_ connection: Connection) {
+        if connection.registered { epoll.remove(connection.fd) }
         connection.fd.close()
         connections[connection.token] = nil
         stats.connections.store(connections.count, ordering: .relaxed)
@@ -159,7 +175,7 @@ final class Server {
 
     func readFrom(_ connection: Connection) {
         // Stop reading past one line's worth when requests pile up behind a slow one.
-        guard !connection.closing, connection.input.count <= Limits.maxLineBytes else { return }
+        guard !connection.closing, !connection.inputEnded, connection.input.count <= Limits.maxLineBytes else { return }
         let n: Int
         do {
             n = try connection.input.appendInPlace(upTo: 64 * 1024) { (b) throws(Errno) -> Int in
@@ -171,7 +187,10 @@ final class Server {
             return
         }
         if n == 0 {
-            if !connection.busy && !connection.hasPendingOutput { close(connection) } else { connection.closing = true }
+            // The peer shut down its sending side; it still gets the answers to the lines it sent.
+            connection.inputEnded = true
+            if connection.partialSince != nil { connection.input.removeAll() }
+            flush(connection)
             return
         }
         connection.lastActivity = ProcessControl.monotonicSeconds()
@@ -234,11 +253,6 @@ final class Server {
             response.removeAll()
             connection.busy = false
             connection.lastActivity = ProcessControl.monotonicSeconds()
-            if connection.closing && connection.input.firstIndex(of: 0x0A) == nil {
-                flush(connection)
-                if connections[token] != nil && !connection.hasPendingOutput { close(connection) }
-                continue
-            }
             processLines(connection)
         }
     }
@@ -266,11 +280,17 @@ final class Server {
             connection.written += n
         }
         connection.compactOutput()
-        if connection.closing && !connection.hasPendingOutput && !connection.busy {
+        let finished = connection.closing || (connection.inputEnded && connection.input.firstIndex(of: 0x0A) == nil)
+        if finished && !connection.hasPendingOutput && !connection.busy {
             close(connection)
             return
         }
-        let wanted: Epoll.Events = connection.hasPendingOutput ? [.readable, .writable] : .readable
+        guard connection.registered else {
+            if !connection.busy { close(connection) }
+            return
+        }
+        var wanted: Epoll.Events = connection.closing || connection.inputEnded ? [] : .readable
+        if connection.hasPendingOutput { wanted.insert(.writable) }
         if wanted != connection.interest {
             connection.interest = wanted
             try? epoll.modify(connection.fd, wanted, token: connection.token)

@@ -86,7 +86,7 @@ public struct JSONParser {
             if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
             guard digits(&self) > 0 else { throw fail("invalid number") }
         }
-        guard i - start <= JSONParser.maxNumberLength else { throw fail("number too long") }
+        guard i - start <= JSONParser.maxNumberLength else { throw JSONError(reason: "number too long", offset: start) }
         return start..<i
     }
 
@@ -110,15 +110,16 @@ public struct JSONParser {
                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     i += 2
                 case UInt8(ascii: "u"):
+                    let escape = i
                     guard let unit = hex4(at: i + 2) else { throw fail("invalid \\u escape") }
                     i += 6
                     if unit >= 0xD800 && unit <= 0xDBFF {
                         guard i + 1 < b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u"),
                             let low = hex4(at: i + 2), low >= 0xDC00 && low <= 0xDFFF
-                        else { throw fail("unpaired surrogate") }
+                        else { throw JSONError(reason: "unpaired surrogate", offset: escape) }
                         i += 6
                     } else if unit >= 0xDC00 && unit <= 0xDFFF {
-                        throw fail("unpaired surrogate")
+                        throw JSONError(reason: "unpaired surrogate", offset: escape)
                     }
                 default:
                     throw fail("invalid escape")

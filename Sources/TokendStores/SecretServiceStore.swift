@@ -165,7 +165,11 @@ public final class SecretServiceStore: SecretStore, @unchecked Sendable {
             defer { secret_value_unref(UnsafeMutableRawPointer(secret)) }
             return secret_service_store_sync(svc, schema, table, "default", "tokend: \(name.value)", secret, c, &e)
         }
-        for item in existing where item.attributes != Dictionary(uniqueKeysWithValues: attributes) {
+        // Providers differ on whether a store with changed attributes replaces the old item in place, so the
+        // clean-up looks again and keeps exactly the item with the new attributes.
+        var wanted = Dictionary(uniqueKeysWithValues: attributes)
+        wanted["xdg:schema"] = SecretServiceStore.schemaName
+        for item in try search([(Attribute.name, name.value)], loadSecrets: false) where item.attributes != wanted {
             try delete(item)
         }
     }

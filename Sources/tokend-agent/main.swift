@@ -8,6 +8,7 @@ let usage = """
     usage: tokend-agent [--foreground] [--socket PATH] [--store auto|secret-service|file]
                         [--store-timeout SECONDS] [--cache-ttl SECONDS] [--max-connections N]
                         [--idle-lock DURATION] [--rate PER_SECOND] [--burst N]
+                        [--request-timeout SECONDS] [--idle-timeout SECONDS]
            tokend-agent --version | --help
     Without --foreground the agent detaches (new session, output to the log next to the socket) and exits
     once it answers. See tokend-agent(8).
@@ -35,7 +36,7 @@ while !arguments.isEmpty {
     case "--foreground", "-f": foreground = true
     case "--socket": socketFlag = value()
     case "--store": storeFlag = value()
-    case "--store-timeout", "--cache-ttl", "--max-connections", "--rate", "--burst":
+    case "--store-timeout", "--cache-ttl", "--max-connections", "--rate", "--burst", "--request-timeout", "--idle-timeout":
         let text = value()
         guard let n = Double(text), n >= 0, n.isFinite else { fail("\(flag) needs a non-negative number", .usage) }
         numbers[flag] = n
@@ -66,6 +67,8 @@ if let v = numbers["--max-connections"] { configuration.maxConnections = max(1, 
 if let v = numbers["--rate"] { configuration.ratePerSecond = v }
 if let v = numbers["--burst"] { configuration.rateBurst = v }
 if let v = numbers["--idle-lock"] { configuration.idleLock = v }
+if let v = numbers["--request-timeout"] { configuration.requestTimeout = max(0.1, v) }
+if let v = numbers["--idle-timeout"] { configuration.idleTimeout = max(0.1, v) }
 AgentCommandLine.scrubEnvironment()
 
 if !foreground {
