@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "TokendPosix", dependencies: ["TokendCore", "CLinux"]),
         .target(name: "TokendProtocol", dependencies: ["TokendCore"]),
         .target(name: "Age", dependencies: ["TokendCore", "COpenSSL"]),
-        .target(name: "TokendStores", dependencies: ["TokendCore", "CLibsecret"]),
+        .target(name: "TokendStores", dependencies: ["TokendCore", "TokendProtocol", "TokendPosix", "Age", "CLibsecret"]),
         .target(name: "TokendAgent", dependencies: ["TokendCore", "TokendProtocol", "TokendStores", "TokendPosix"]),
         .target(name: "TokendClient", dependencies: ["TokendCore", "TokendProtocol", "TokendPosix"]),
         .executableTarget(

@@ -112,6 +112,8 @@ int tk_signalfd_for_termination(void) {
     sigaddset(&set, SIGHUP);
     if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
     signal(SIGPIPE, SIG_IGN);
+    // Past RLIMIT_FSIZE a write must fail with EFBIG (and the old vault stay intact), not kill the agent.
+    signal(SIGXFSZ, SIG_IGN);
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 

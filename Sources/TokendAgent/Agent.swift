@@ -45,7 +45,8 @@ public enum Agent {
         AuditLog.notice("tokend-agent \(agentVersion) pid \(ProcessControl.pid) listening on \(configuration.paths.socket); store \(store.kind.rawValue) (\(reason))")
         let stats = ServerStats()
         let handler = RequestHandler(
-            store: store, storeReason: reason, cache: SecretCache(ttl: configuration.cacheTTL),
+            store: store, storeReason: reason, configuration: configuration,
+            cache: SecretCache(ttl: configuration.cacheTTL, enabled: store.kind == .secretService),
             policy: Policy(burst: configuration.rateBurst, perSecond: configuration.ratePerSecond), stats: stats)
         let server: Server
         do {
@@ -55,23 +56,55 @@ public enum Agent {
         } catch {
             throw TokendError(.internalError, "cannot start the event loop: \(error)")
         }
-        scheduleSweeps(server.storeQueue, handler)
+        scheduleSweeps(server.storeQueue, handler, idleLock: configuration.idleLock)
+        server.storeQueue.async { unlockWithCredential(handler) }
         server.run()
         AuditLog.notice("tokend-agent pid \(ProcessControl.pid) stopped")
         withExtendedLifetime(lock) {}
         return .stopped
     }
 
-    /// Expired secrets are purged at start and every ten minutes, on the store thread.
-    static func scheduleSweeps(_ queue: DispatchQueue, _ handler: RequestHandler) {
+    /// Expired secrets are purged at start and every ten minutes; an unused vault is locked after
+    /// `idleLock` seconds. Both run on the store thread.
+    static func scheduleSweeps(_ queue: DispatchQueue, _ handler: RequestHandler, idleLock: Double) {
         queue.async { handler.sweepExpired() }
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + 600, repeating: 600)
-        timer.setEventHandler { handler.sweepExpired() }
-        timer.resume()
-        sweepTimer = UncheckedTimer(timer)
+        let sweep = DispatchSource.makeTimerSource(queue: queue)
+        sweep.schedule(deadline: .now() + 600, repeating: 600)
+        sweep.setEventHandler { handler.sweepExpired() }
+        sweep.resume()
+        let idle = DispatchSource.makeTimerSource(queue: queue)
+        let period = max(0.5, min(15, idleLock / 4))
+        idle.schedule(deadline: .now() + period, repeating: period)
+        idle.setEventHandler {
+            if let file = handler.store as? AgeFileStore, file.lockIfIdle(after: idleLock) {
+                AuditLog.notice("vault locked after \(Int(idleLock)) s without use")
+            }
+        }
+        idle.resume()
+        timers = [UncheckedTimer(sweep), UncheckedTimer(idle)]
     }
-    nonisolated(unsafe) static var sweepTimer: UncheckedTimer?
+    nonisolated(unsafe) static var timers: [UncheckedTimer] = []
+
+    /// Unattended start under systemd: `LoadCredential=tokend.passphrase:…` puts the passphrase in
+    /// `$CREDENTIALS_DIRECTORY/tokend.passphrase`, and the file store is unlocked with it.
+    static func unlockWithCredential(_ handler: RequestHandler) {
+        guard handler.store.kind == .file, let directory = ProcessControl.environment("CREDENTIALS_DIRECTORY") else { return }
+        let path = directory + "/tokend.passphrase"
+        guard let fd = try? FileDescriptor.open(path, O_RDONLY) else { return }
+        let passphrase = SecretBytes(capacity: 256)
+        defer { passphrase.removeAll() }
+        guard (try? fd.readAll(into: passphrase, limit: 4096)) == true else {
+            AuditLog.notice("credential \(path) is unreadable or longer than 4096 bytes; not used")
+            return
+        }
+        if passphrase.count > 0 && passphrase[passphrase.count - 1] == 0x0A { passphrase.truncate(to: passphrase.count - 1) }
+        do {
+            try handler.store.unlock(passphrase: passphrase)
+            AuditLog.notice("vault unlocked with credential \(path)")
+        } catch {
+            AuditLog.notice("credential \(path) did not unlock the vault: \(error.message)")
+        }
+    }
 }
 
 struct UncheckedTimer: @unchecked Sendable {

@@ -21,7 +21,15 @@ public struct AgentConfiguration: Sendable {
     public var ratePerSecond: Double = 100
     /// The file store locks itself after this many seconds without use (0: never).
     public var idleLock: Double = 900
-    public var dataDirectory: String?
+    /// Where the encrypted file store keeps identity.age and vault.age.
+    public var dataDirectory = AgeFileStore.defaultDirectory()
+    /// scrypt's work factor (log2 N) for a new identity file; age's default.
+    public var kdfLogN = 18
+    /// Where a store chosen by `tokend migrate` is remembered (`store`), for `auto` mode.
+    public var configDirectory: String = {
+        if let config = ProcessControl.environment("XDG_CONFIG_HOME"), config.hasPrefix("/") { return config + "/tokend" }
+        return (ProcessControl.environment("HOME") ?? "/") + "/.config/tokend"
+    }()
 
     public init(paths: AgentPaths) { self.paths = paths }
 }

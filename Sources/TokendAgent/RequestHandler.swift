@@ -9,17 +9,22 @@ public let agentVersion = "0.1.0"
 /// Turns requests into responses. `answerFast` runs on the I/O thread and handles what needs no store call
 /// (hello, a cached get, refusals); everything else goes through `answer` on the store thread.
 final class RequestHandler: @unchecked Sendable {
-    let store: SecretStore
-    let storeReason: String
+    /// The store and why it was chosen; read and replaced (by `migrate`) on the store thread only.
+    var store: SecretStore
+    var storeReason: String
+    let configuration: AgentConfiguration
     let cache: SecretCache
     let policy: Policy
     let started = Timestamp.now()
     let stats: ServerStats
     let stopRequested = Atomic<Bool>(false)
 
-    init(store: SecretStore, storeReason: String, cache: SecretCache, policy: Policy, stats: ServerStats) {
+    init(store: SecretStore, storeReason: String, configuration: AgentConfiguration, cache: SecretCache, policy: Policy,
+         stats: ServerStats)
+    {
         self.store = store
         self.storeReason = storeReason
+        self.configuration = configuration
         self.cache = cache
         self.policy = policy
         self.stats = stats
@@ -139,6 +144,7 @@ final class RequestHandler: @unchecked Sendable {
                     w.field("store", store.kind.rawValue)
                     w.field("store_reason", storeReason)
                     w.field("store_state", state.label)
+                    if let file = store as? AgeFileStore { w.field("store_path", file.vaultPath) }
                     w.field("connections", Int64(stats.connections.load(ordering: .relaxed)))
                     w.field("requests", Int64(stats.requests.load(ordering: .relaxed)))
                     w.field("cached", Int64(cache.count))
@@ -160,12 +166,53 @@ final class RequestHandler: @unchecked Sendable {
             case .initialize:
                 try store.initialize(passphrase: request.passphrase!)
                 reply(request, peer, .success { _ in }, into: out)
+            case .migrate:
+                let count = try migrate(to: StoreKind(rawValue: request.to!)!, passphrase: request.passphrase)
+                reply(request, peer, .success { [self] w in
+                    w.field("migrated", Int64(count))
+                    w.field("store", store.kind.rawValue)
+                }, into: out)
             case .hello, .stop:
                 _ = answerFast(request, peer: peer, into: out)
             }
         } catch {
             reply(request, peer, .failure(error), into: out)
         }
+    }
+
+    /// Copies every secret with its metadata to the other store, verifies each copy, and only then removes
+    /// the originals; interrupted, it can run again without loss (copies are overwritten, originals are still
+    /// there). The agent then uses the new store and remembers it for `auto` mode.
+    func migrate(to kind: StoreKind, passphrase: SecretBytes?) throws(TokendError) -> Int {
+        guard kind != store.kind else { throw TokendError(.invalidRequest, "the agent already uses the \(kind.rawValue) store") }
+        let source = store
+        let destination = StoreSelection.make(kind, configuration)
+        if case .unavailable(let why) = destination.state() {
+            throw TokendError(.storeUnavailable, "the \(kind.rawValue) store is unavailable: \(why)")
+        }
+        if let file = destination as? AgeFileStore {
+            guard let passphrase else { throw TokendError(.invalidRequest, "migrating to the file store needs its passphrase") }
+            if file.state() == .notInitialized { try file.initialize(passphrase: passphrase) } else { try file.unlock(passphrase: passphrase) }
+        } else if destination.state() == .locked {
+            throw TokendError(.locked, "the Secret Service default collection is locked")
+        }
+        let items = try source.list()
+        for item in items {
+            let secret = try source.get(item.name)
+            try destination.put(item.name, value: secret.value, metadata: secret.metadata)
+            let copy = try destination.get(item.name)
+            guard copy.value.constantTimeEquals(secret.value), copy.metadata == secret.metadata else {
+                throw TokendError(.internalError, "the copy of '\(item.name)' in the \(kind.rawValue) store does not match; nothing was removed")
+            }
+        }
+        for item in items { _ = try source.remove(item.name) }
+        cache.dropAll()
+        store = destination
+        storeReason = "migrated from \(source.kind.rawValue)"
+        cache.enabled.store(kind == .secretService, ordering: .relaxed)
+        try StoreSelection.remember(kind, configuration)
+        AuditLog.notice("migrated \(items.count) secrets from \(source.kind.rawValue) to \(kind.rawValue)")
+        return items.count
     }
 
     func serveGet(_ request: Request, _ name: SecretName, _ secret: StoredSecret, peer: Peer, into out: SecretBytes) {

@@ -5,7 +5,7 @@ import TokendStores
 
 /// Recently fetched secrets, so that a hot `get` is answered on the I/O thread without a store round trip.
 /// Entries live in SecretBytes (locked, wiped on release) for at most `ttl` seconds; put, rm, lock and a
-/// store error drop them.
+/// store error drop them. The file store keeps its secrets in memory already, so the cache is disabled for it.
 final class SecretCache: Sendable {
     struct Entry: @unchecked Sendable {
         let secret: StoredSecret
@@ -13,12 +13,16 @@ final class SecretCache: Sendable {
     }
 
     let ttl: Double
+    let enabled: Atomic<Bool>
     private let entries = Mutex<[SecretName: Entry]>([:])
 
-    init(ttl: Double) { self.ttl = ttl }
+    init(ttl: Double, enabled: Bool) {
+        self.ttl = ttl
+        self.enabled = Atomic(enabled)
+    }
 
     func lookup(_ name: SecretName) -> StoredSecret? {
-        guard ttl > 0 else { return nil }
+        guard ttl > 0, enabled.load(ordering: .relaxed) else { return nil }
         let now = ProcessControl.monotonicSeconds()
         return entries.withLock { entries in
             guard let entry = entries[name] else { return nil }
@@ -31,7 +35,7 @@ final class SecretCache: Sendable {
     }
 
     func store(_ name: SecretName, _ secret: StoredSecret) {
-        guard ttl > 0 else { return }
+        guard ttl > 0, enabled.load(ordering: .relaxed) else { return }
         let entry = Entry(secret: secret, fetched: ProcessControl.monotonicSeconds())
         entries.withLock { $0[name] = entry }
     }

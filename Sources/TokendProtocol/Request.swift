@@ -9,7 +9,7 @@ public enum ProtocolVersion {
 public enum Op: String, Sendable, CaseIterable {
     case hello, get, put, rm, list, info, status, stop
     case initialize = "init"
-    case lock, unlock
+    case lock, unlock, migrate
 
     /// The fields each op accepts besides `id` and `op`; anything else is `invalid_request`.
     var fields: Set<String> {
@@ -21,6 +21,7 @@ public enum Op: String, Sendable, CaseIterable {
         case .list: ["prefix", "owner"]
         case .status, .stop, .lock: []
         case .initialize, .unlock: ["passphrase"]
+        case .migrate: ["to", "passphrase"]
         }
     }
 }
@@ -40,6 +41,8 @@ public struct Request: @unchecked Sendable {
     public var versions: [Int] = []
     public var client: String?
     public var passphrase: SecretBytes?
+    /// The target store of `migrate`.
+    public var to: String?
 
     public init(op: Op) { self.op = op }
 
@@ -109,6 +112,7 @@ extension Request {
         request.note = try string("note")
         request.prefix = try string("prefix")
         request.client = try string("client")
+        request.to = try string("to")
         if let text = try string("expires") {
             guard let t = Timestamp(rfc3339: text) else { throw bad("expires must be an RFC 3339 time") }
             request.expires = t
@@ -135,6 +139,9 @@ extension Request {
         if op == .put, request.value == nil { throw bad("op 'put' needs value_b64") }
         if op == .rm, (request.name == nil) == (request.owner == nil) { throw bad("op 'rm' needs either a name or an owner") }
         if op == .initialize || op == .unlock, request.passphrase == nil { throw bad("op '\(op.rawValue)' needs a passphrase") }
+        if op == .migrate, request.to != "file" && request.to != "secret-service" {
+            throw bad("op 'migrate' needs to: \"file\" or \"secret-service\"")
+        }
         do { try request.metadata.validate() } catch { throw RequestDecodeError(id: request.id, error: error) }
         return request
     }
@@ -164,6 +171,7 @@ extension Request {
             w.endArray()
         }
         w.field("client", client)
+        w.field("to", to)
         if let passphrase {
             w.key("passphrase")
             // A passphrase is text typed by a person: send it as a JSON string, escaped in secret memory.

@@ -147,8 +147,8 @@ public final class SecretServiceStore: SecretStore, @unchecked Sendable {
         if existing.contains(where: \.locked) { throw TokendError(.locked, "the keyring is locked") }
         var stored = metadata
         let now = Timestamp.now()
-        stored.created = newest(existing)?.metadata.created ?? now
-        stored.updated = now
+        stored.created = metadata.created ?? newest(existing)?.metadata.created ?? now
+        stored.updated = metadata.updated ?? now
         let attributes = SecretServiceStore.attributes(name, stored)
         // Store first, then remove the older items: a crash in between leaves a duplicate (the newest wins),
         // never a lost secret.

@@ -40,7 +40,8 @@ public protocol SecretStore: AnyObject, Sendable {
     var kind: StoreKind { get }
     func state() -> StoreState
     func get(_ name: SecretName) throws(TokendError) -> StoredSecret
-    /// Stores or replaces; `metadata.created` is kept from an existing secret of that name.
+    /// Stores or replaces. `created` and `updated` are taken from `metadata` when set (a migration keeps
+    /// them); otherwise `created` is kept from an existing secret of that name and `updated` is now.
     func put(_ name: SecretName, value: SecretBytes, metadata: SecretMetadata) throws(TokendError)
     /// Whether something was removed.
     func remove(_ name: SecretName) throws(TokendError) -> Bool

@@ -9,6 +9,7 @@ let usage = """
                         [--store-timeout SECONDS] [--cache-ttl SECONDS] [--max-connections N]
                         [--idle-lock DURATION] [--rate PER_SECOND] [--burst N]
                         [--request-timeout SECONDS] [--idle-timeout SECONDS]
+                        [--data-dir DIR] [--kdf-log-n 10..22]
            tokend-agent --version | --help
     Without --foreground the agent detaches (new session, output to the log next to the socket) and exits
     once it answers. See tokend-agent(8).
@@ -25,6 +26,8 @@ var foreground = false
 var socketFlag: String?
 var storeFlag: String? = ProcessControl.environment("TOKEND_STORE")
 var numbers: [String: Double] = [:]
+var dataDirFlag: String?
+var kdfLogN: Int?
 
 while !arguments.isEmpty {
     let flag = arguments.removeFirst()
@@ -36,6 +39,10 @@ while !arguments.isEmpty {
     case "--foreground", "-f": foreground = true
     case "--socket": socketFlag = value()
     case "--store": storeFlag = value()
+    case "--data-dir": dataDirFlag = value()
+    case "--kdf-log-n":
+        guard let n = Int(value()), (10...22).contains(n) else { fail("--kdf-log-n must be between 10 and 22", .usage) }
+        kdfLogN = n
     case "--store-timeout", "--cache-ttl", "--max-connections", "--rate", "--burst", "--request-timeout", "--idle-timeout":
         let text = value()
         guard let n = Double(text), n >= 0, n.isFinite else { fail("\(flag) needs a non-negative number", .usage) }
@@ -67,6 +74,8 @@ if let v = numbers["--max-connections"] { configuration.maxConnections = max(1, 
 if let v = numbers["--rate"] { configuration.ratePerSecond = v }
 if let v = numbers["--burst"] { configuration.rateBurst = v }
 if let v = numbers["--idle-lock"] { configuration.idleLock = v }
+if let dataDirFlag { configuration.dataDirectory = dataDirFlag }
+if let kdfLogN { configuration.kdfLogN = kdfLogN }
 if let v = numbers["--request-timeout"] { configuration.requestTimeout = max(0.1, v) }
 if let v = numbers["--idle-timeout"] { configuration.idleTimeout = max(0.1, v) }
 AgentCommandLine.scrubEnvironment()

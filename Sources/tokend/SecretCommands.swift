@@ -10,11 +10,27 @@ enum SecretCommands {
         guard parsed.positionals.count == 1 else { throw .usage("usage: tokend get NAME") }
         var request = Request(op: .get)
         request.name = try secretName(parsed.positionals[0])
-        let response = try context.call(request)
+        let response = try callOfferingUnlock(context, request)
         let value: SecretBytes
         do { value = try response.value() } catch { throw CommandFailure(error) }
         guard Output.write(1, value) else { throw CommandFailure(.failure, "cannot write to standard output") }
         if Output.isTerminal(1) { Output.out("\n") }
+    }
+
+    /// A locked vault met at a terminal: ask for the passphrase, unlock, and try once more. A tool speaking
+    /// the socket, or a script without a terminal, gets `locked` (exit 4) instead.
+    static func callOfferingUnlock(_ context: Context, _ request: Request) throws(CommandFailure) -> Response {
+        let client = try context.agent()
+        do throws(TokendError) {
+            return try client.call(request)
+        } catch {
+            guard error.code == .locked, Output.isTerminal(0), Terminal.isAvailable,
+                (try? client.call(Request(op: .status)))?.object.string("store") == "file",
+                let passphrase = Terminal.readSecret(prompt: "tokend: the vault is locked; passphrase to unlock it: ")
+            else { throw CommandFailure(error) }
+            try VaultCommands.sendUnlock(context, passphrase)
+            return try context.call(request)
+        }
     }
 
     static func put(_ context: Context, _ args: inout Arguments) throws(CommandFailure) {
