@@ -15,6 +15,14 @@ let usage = """
     Agent:
       status [--json]          show the agent, its store and its counters
       stop                     stop the agent
+    Encrypted file store (where no keyring answers):
+      init [--passphrase-fd N | --passphrase-file PATH]
+                               create the identity and the vault (passphrase asked twice without echo)
+      unlock [--passphrase-fd N | --passphrase-file PATH]
+                               unlock the vault
+      lock                     forget the identity and the decrypted secrets
+      migrate --to file|secret-service [--passphrase-fd N | --passphrase-file PATH]
+                               move every secret to the other store
 
     Exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 locked, 5 unavailable, 6 denied/expired/rate-limited,
     7 invalid or too large. See tokend(1).
@@ -53,6 +61,8 @@ let context = Context(socketFlag: socketFlag)
 let commands: [String: (Context, inout Arguments) throws(CommandFailure) -> Void] = [
     "get": SecretCommands.get, "put": SecretCommands.put, "rm": SecretCommands.rm, "ls": SecretCommands.ls,
     "status": AgentCommands.status, "stop": AgentCommands.stop,
+    "init": VaultCommands.initialize, "unlock": VaultCommands.unlock, "lock": VaultCommands.lock,
+    "migrate": VaultCommands.migrate,
 ]
 guard let run = commands[command] else {
     Output.err("tokend: unknown command \(command)\n\(usage)")
