@@ -12,6 +12,12 @@ let usage = """
       rm NAME | rm --owner O   remove a secret, or every secret of an owner
       ls [PREFIX] [--owner O] [--json]
                                list names and metadata (never values)
+    Processes and shells:
+      exec [-e VAR=NAME]... [--env-file FILE]... [--only] [--] COMMAND [ARGS]...
+                               run COMMAND with secrets in its environment (COMMAND replaces tokend)
+      export [--ttl 15m] VAR=NAME... | export --clear [VAR]... | export --list
+                               set variables in this shell until a deadline (needs shell-init)
+      shell-init bash|zsh|fish print the shell integration: eval "$(tokend shell-init bash)"
     Agent:
       status [--json]          show the agent, its store and its counters
       stop                     stop the agent
@@ -23,11 +29,27 @@ let usage = """
       lock                     forget the identity and the decrypted secrets
       migrate --to file|secret-service [--passphrase-fd N | --passphrase-file PATH]
                                move every secret to the other store
+    Set-up and tools:
+      doctor                   check the set-up, one line per topic, each problem with its fix
+      git-credential get|store|erase
+                               git's credential helper (also run as git-credential-tokend)
+      docker-credential store|get|erase|list|version
+                               docker's credential helper (also run as docker-credential-tokend)
 
     Exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 locked, 5 unavailable, 6 denied/expired/rate-limited,
     7 invalid or too large. See tokend(1).
 
     """
+
+// git and docker run their helpers by these names: links to tokend installed next to it.
+switch CommandLine.arguments.first?.split(separator: "/").last {
+case "git-credential-tokend"?:
+    exit(GitCredentialHelper.run(Array(CommandLine.arguments.dropFirst()), Context(socketFlag: nil)))
+case "docker-credential-tokend"?:
+    exit(DockerCredentialHelper.run(Array(CommandLine.arguments.dropFirst()), Context(socketFlag: nil)))
+default:
+    break
+}
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 var socketFlag: String?
@@ -63,6 +85,10 @@ let commands: [String: (Context, inout Arguments) throws(CommandFailure) -> Void
     "status": AgentCommands.status, "stop": AgentCommands.stop,
     "init": VaultCommands.initialize, "unlock": VaultCommands.unlock, "lock": VaultCommands.lock,
     "migrate": VaultCommands.migrate,
+    "doctor": DoctorCommand.run,
+    "git-credential": { context, args in exit(GitCredentialHelper.run(args.rest, context)) },
+    "docker-credential": { context, args in exit(DockerCredentialHelper.run(args.rest, context)) },
+    "exec": ExecCommand.run, "export": ExportCommand.run, "shell-init": ShellInit.run,
 ]
 guard let run = commands[command] else {
     Output.err("tokend: unknown command \(command)\n\(usage)")
