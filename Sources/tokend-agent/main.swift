@@ -12,7 +12,8 @@ let usage = """
                         [--data-dir DIR] [--kdf-log-n 10..22]
            tokend-agent --version | --help
     Without --foreground the agent detaches (new session, output to the log next to the socket) and exits
-    once it answers. See tokend-agent(8).
+    once it answers. Started by systemd socket activation (LISTEN_FDS) it serves the passed socket in the
+    foreground. See tokend-agent(8).
 
     """
 
@@ -80,11 +81,18 @@ if let v = numbers["--request-timeout"] { configuration.requestTimeout = max(0.1
 if let v = numbers["--idle-timeout"] { configuration.idleTimeout = max(0.1, v) }
 AgentCommandLine.scrubEnvironment()
 
-if !foreground {
+let activation: (listener: FileDescriptor, path: String)?
+do { activation = try SocketActivation.takeListener() } catch { fail(error.message, error.code.exitCode) }
+if let activation {
+    if let socketFlag, socketFlag != activation.path {
+        fail("--socket \(socketFlag) differs from the socket systemd passed (\(activation.path))", .usage)
+    }
+    configuration.paths = AgentPaths(socket: activation.path)
+} else if !foreground {
     exit(AgentCommandLine.detach(configuration).rawValue)
 }
 do {
-    switch try Agent.run(configuration) {
+    switch try Agent.run(configuration, passedListener: activation?.listener) {
     case .stopped: exit(0)
     case .alreadyRunning:
         AgentCommandLine.printError("another tokend-agent is already running on \(configuration.paths.socket)")
