@@ -34,6 +34,10 @@ public enum EnvFile {
     public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
         public let line: Int
         public let reason: String
+        public init(line: Int, reason: String) {
+            self.line = line
+            self.reason = reason
+        }
         public var description: String { "line \(line): \(reason)" }
     }
 
