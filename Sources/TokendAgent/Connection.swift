@@ -32,6 +32,17 @@ final class Connection {
 
     var hasPendingOutput: Bool { written < output.count }
 
+    /// Unread answers beyond this stop reading from the client until it reads them: a client that pipelines
+    /// requests without reading answers cannot make the agent buffer without bound.
+    static let maxPendingOutput = 4 * 1024 * 1024
+
+    /// Whether to read more: not after a fatal error or end of input, not past one line's worth of unprocessed
+    /// input (requests waiting behind a slow one), not while answers pile up unread.
+    var wantsInput: Bool {
+        !closing && !inputEnded && input.count <= TokendCore.Limits.maxLineBytes
+            && output.count - written <= Connection.maxPendingOutput
+    }
+
     /// Drops what has been written, so the buffer does not grow with a long-lived connection.
     func compactOutput() {
         if written == output.count {

@@ -97,6 +97,23 @@ final class RequestHandler: @unchecked Sendable {
                 cache.drop(name)
                 try store.put(name, value: request.value!, metadata: request.metadata)
                 reply(request, peer, .success { w in w.field("name", name.value) }, into: out)
+            case .update:
+                // Metadata only: the value is kept. A field that is absent stays as it was; an empty owner or
+                // note, or an empty allow list, clears it.
+                let name = request.name!
+                let current = try store.get(name)
+                var metadata = current.metadata
+                if let owner = request.owner { metadata.owner = owner.isEmpty ? nil : owner }
+                if let note = request.note { metadata.note = note.isEmpty ? nil : note }
+                if let expires = request.expires { metadata.expires = expires }
+                if let allow = request.allow { metadata.allow = allow }
+                metadata.updated = nil
+                cache.drop(name)
+                try store.put(name, value: current.value, metadata: metadata)
+                reply(request, peer, .success { w in
+                    w.field("name", name.value)
+                    ResponseEncoder.metadata(metadata, into: &w)
+                }, into: out)
             case .rm:
                 if let name = request.name {
                     cache.drop(name)

@@ -80,6 +80,8 @@ final class Server {
                         hangUp(connection)
                     } else if events.contains(.writable) {
                         flush(connection)
+                        // Lines held back while answers piled up can go now.
+                        if connections[token] != nil && !connection.busy { processLines(connection) }
                     }
                 }
             }
@@ -175,7 +177,7 @@ final class Server {
 
     func readFrom(_ connection: Connection) {
         // Stop reading past one line's worth when requests pile up behind a slow one.
-        guard !connection.closing, !connection.inputEnded, connection.input.count <= Limits.maxLineBytes else { return }
+        guard connection.wantsInput else { return }
         let n: Int
         do {
             n = try connection.input.appendInPlace(upTo: 64 * 1024) { (b) throws(Errno) -> Int in
@@ -198,7 +200,9 @@ final class Server {
     }
 
     func processLines(_ connection: Connection) {
-        while !connection.busy && !connection.closing {
+        while !connection.busy && !connection.closing
+            && connection.output.count - connection.written <= Connection.maxPendingOutput
+        {
             guard let newline = connection.input.firstIndex(of: 0x0A) else {
                 if connection.input.count > Limits.maxLineBytes {
                     fail(connection, TokendError(.tooLarge, "request line longer than \(Limits.maxLineBytes) bytes; closing"))
@@ -289,7 +293,7 @@ final class Server {
             if !connection.busy { close(connection) }
             return
         }
-        var wanted: Epoll.Events = connection.closing || connection.inputEnded ? [] : .readable
+        var wanted: Epoll.Events = connection.wantsInput ? .readable : []
         if connection.hasPendingOutput { wanted.insert(.writable) }
         if wanted != connection.interest {
             connection.interest = wanted

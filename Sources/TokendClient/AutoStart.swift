@@ -11,11 +11,16 @@ public enum AutoStart {
         guard autoStart else {
             throw TokendError(.agentUnavailable, "no agent is running on \(paths.socket)")
         }
-        try start(paths)
+        let agent = try start(paths)
         let deadline = ProcessControl.monotonicSeconds() + 10
         var pause = 0.002
         while ProcessControl.monotonicSeconds() < deadline {
             if let fd = try attempt(paths) { return fd }
+            // An agent that lost the race to another one exits 0 and the winner answers soon; one that failed
+            // exits non-zero, and waiting longer would only hide why.
+            if let status = ProcessControl.exitStatus(of: agent), status != 0 {
+                throw TokendError(.agentUnavailable, "tokend-agent exited with status \(status); see \(paths.log)")
+            }
             ProcessControl.sleep(seconds: pause)
             pause = min(pause * 1.5, 0.05)
         }
@@ -50,13 +55,13 @@ public enum AutoStart {
         return nil
     }
 
-    static func start(_ paths: AgentPaths) throws(TokendError) {
+    static func start(_ paths: AgentPaths) throws(TokendError) -> Int32 {
         guard let agent = agentExecutable() else {
             throw TokendError(.agentUnavailable, "no agent is running and tokend-agent was not found next to tokend or on PATH")
         }
         try paths.prepareDirectory(create: true)
         do {
-            _ = try ProcessControl.spawnDetached(
+            return try ProcessControl.spawnDetached(
                 agent, arguments: ["--foreground", "--socket", paths.socket], stderrPath: paths.log)
         } catch {
             throw TokendError(.agentUnavailable, "cannot start \(agent): \(error)")

@@ -45,6 +45,14 @@ public enum ProcessControl {
         return pid
     }
 
+    /// The exit status of a child that has ended (reaping it), or nil while it runs.
+    public static func exitStatus(of pid: Int32) -> Int32? {
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        // WIFEXITED/WEXITSTATUS are macros: a normal exit has the low 7 bits clear.
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
     public static func environment(_ key: String) -> String? {
         getenv(key).map { String(cString: $0) }
     }

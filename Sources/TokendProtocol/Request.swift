@@ -7,7 +7,7 @@ public enum ProtocolVersion {
 }
 
 public enum Op: String, Sendable, CaseIterable {
-    case hello, get, put, rm, list, info, status, stop
+    case hello, get, put, update, rm, list, info, status, stop
     case initialize = "init"
     case lock, unlock, migrate
 
@@ -17,6 +17,7 @@ public enum Op: String, Sendable, CaseIterable {
         case .hello: ["versions", "client"]
         case .get, .info: ["name"]
         case .put: ["name", "value_b64", "owner", "expires", "note", "allow"]
+        case .update: ["name", "owner", "expires", "note", "allow"]
         case .rm: ["name", "owner"]
         case .list: ["prefix", "owner"]
         case .status, .stop, .lock: []
@@ -134,7 +135,7 @@ extension Request {
             guard let secret = object.secretString(v) else { throw bad("passphrase must be a string") }
             request.passphrase = secret
         }
-        let needsName: Set<Op> = [.get, .info, .put]
+        let needsName: Set<Op> = [.get, .info, .put, .update]
         if needsName.contains(op), request.name == nil { throw bad("op '\(op.rawValue)' needs a name") }
         if op == .put, request.value == nil { throw bad("op 'put' needs value_b64") }
         if op == .rm, (request.name == nil) == (request.owner == nil) { throw bad("op 'rm' needs either a name or an owner") }

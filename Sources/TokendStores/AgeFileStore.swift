@@ -209,9 +209,11 @@ public final class AgeFileStore: SecretStore, @unchecked Sendable {
         do { text = try AgeFile.decrypt(file, passphrase: passphrase) } catch {
             if error == .badPassphrase {
                 failedUnlocks += 1
-                // Each wrong passphrase doubles the wait before the next attempt, up to 30 s; other clients are
-                // not held up, their requests do not wait on this.
-                unlockNotBefore = now + min(30, Double(1 << min(failedUnlocks - 1, 5)))
+                // Two mistakes are free; from the second on, each doubles the wait before the next attempt, up
+                // to 30 s. Nothing sleeps: other clients' requests are not held up.
+                if failedUnlocks >= 2 {
+                    unlockNotBefore = now + min(30, Double(1 << min(failedUnlocks - 2, 5)))
+                }
                 throw TokendError(.badPassphrase, "wrong passphrase for \(identityPath)")
             }
             throw TokendError(.storeCorrupt, "identity.age cannot be opened with a passphrase: \(error)")

@@ -50,6 +50,25 @@ enum SecretCommands {
         _ = try context.call(request)
     }
 
+    /// Changes metadata (owner, expiry, note, allowed executables) and keeps the value.
+    static func update(_ context: Context, _ args: inout Arguments) throws(CommandFailure) {
+        let parsed = try args.parse(
+            values: ["--owner", "--expires", "--note"], switches: ["--allow-any"], repeated: ["--allow"])
+        guard parsed.positionals.count == 1, !(parsed.switches.contains("--allow-any") && parsed.values["--allow"] != nil)
+        else {
+            throw .usage("usage: tokend update NAME [--owner OWNER] [--expires 30d|TIME] [--note TEXT] [--allow PATH]... | [--allow-any]")
+        }
+        var request = Request(op: .update)
+        request.name = try secretName(parsed.positionals[0])
+        request.owner = parsed.values["--owner"]?.first
+        request.note = parsed.values["--note"]?.first
+        if let text = parsed.values["--expires"]?.first { request.expires = try expiry(text) }
+        if let paths = parsed.values["--allow"] { request.allow = try paths.map(resolveExecutable) }
+        if parsed.switches.contains("--allow-any") { request.allow = [] }
+        do { try request.metadata.validate() } catch { throw CommandFailure(.usage, error.message) }
+        _ = try context.call(request)
+    }
+
     /// `30d`, `12h`… from now, or an RFC 3339 time.
     static func expiry(_ text: String) throws(CommandFailure) -> Timestamp {
         if let seconds = DurationParser.seconds(text) { return Timestamp(seconds: Timestamp.now().seconds + seconds) }

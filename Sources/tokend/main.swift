@@ -9,6 +9,8 @@ let usage = """
       put NAME [--raw] [--owner O] [--expires 30d|TIME] [--note TEXT] [--allow PATH]...
                                store a value read from stdin (one trailing LF removed unless --raw)
                                or typed at a prompt without echo
+      update NAME [--owner O] [--expires 30d|TIME] [--note TEXT] [--allow PATH]... | [--allow-any]
+                               change a secret's metadata, keeping its value
       rm NAME | rm --owner O   remove a secret, or every secret of an owner
       ls [PREFIX] [--owner O] [--json]
                                list names and metadata (never values)
@@ -81,7 +83,7 @@ let command = arguments.removeFirst()
 var rest = Arguments(arguments)
 let context = Context(socketFlag: socketFlag)
 let commands: [String: (Context, inout Arguments) throws(CommandFailure) -> Void] = [
-    "get": SecretCommands.get, "put": SecretCommands.put, "rm": SecretCommands.rm, "ls": SecretCommands.ls,
+    "get": SecretCommands.get, "put": SecretCommands.put, "update": SecretCommands.update, "rm": SecretCommands.rm, "ls": SecretCommands.ls,
     "status": AgentCommands.status, "stop": AgentCommands.stop,
     "init": VaultCommands.initialize, "unlock": VaultCommands.unlock, "lock": VaultCommands.lock,
     "migrate": VaultCommands.migrate,

@@ -28,7 +28,7 @@ import Testing
 
     @Test(arguments: [
         (#"{"id":1,"op":"get""#, "malformed JSON at byte 18: unexpected end of line"),
-        (#"{"id":1,"op":"fly"}"#, "unknown op (known: hello, get, put, rm, list, info, status, stop, init, lock, unlock)"),
+        (#"{"id":1,"op":"fly"}"#, "unknown op (known: hello, get, put, update, rm, list, info, status, stop, init, lock, unlock, migrate)"),
         (#"{"id":1,"op":"get","name":"x","extra":1}"#, "op 'get' does not take 'extra'"),
         (#"[1,2]"#, "malformed JSON at byte 0: not a JSON object"),
         (#"{"id":1,"op":"get","name":"\u00ff\ud800"}"#, "malformed JSON at byte 33: unpaired surrogate"),

@@ -81,15 +81,16 @@ import Testing
         env.removeValue(forKey: "XDG_RUNTIME_DIR")
         env["HOME"] = home
         env["TOKEND_STORE"] = "secret-service"
+        h.environment = env
         let asUser = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", Harness.tokend]
-        let status = try h.run("/usr/bin/setpriv", asUser + ["status"], env: env)
+        let status = try h.run("/usr/bin/setpriv", asUser + ["status"])
         #expect(status.status == 0, "\(status.err)")
         #expect(status.out.contains("socket:          \(fallback)/agent.sock"))
         #expect(try mode(fallback) == 0o700)
         var st = stat()
         #expect(lstat(fallback, &st) == 0 && st.st_uid == uid)
         #expect(try mode(fallback + "/agent.sock") == 0o600)
-        #expect(try h.run("/usr/bin/setpriv", asUser + ["stop"], env: env).status == 0)
+        #expect(try h.run("/usr/bin/setpriv", asUser + ["stop"]).status == 0)
     }
 
     @Test func peerWithAnotherUidIsRefusedAndLogged() throws {
