@@ -56,8 +56,8 @@ public enum Agent {
         } catch {
             throw TokendError(.internalError, "cannot start the event loop: \(error)")
         }
-        scheduleSweeps(server.storeQueue, handler, idleLock: configuration.idleLock)
         server.storeQueue.async { unlockWithCredential(handler) }
+        scheduleSweeps(server.storeQueue, handler, idleLock: configuration.idleLock)
         server.run()
         AuditLog.notice("tokend-agent pid \(ProcessControl.pid) stopped")
         withExtendedLifetime(lock) {}

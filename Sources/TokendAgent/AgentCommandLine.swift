@@ -13,16 +13,20 @@ public enum AgentCommandLine {
     }
 
     /// Drops `TOKEND_*` variables (read by now) so that nothing that could carry a secret stays in the agent's
-    /// environment, where /proc/PID/environ would show it.
+    /// environment. /proc/PID/environ shows the environment block the process started with, not `environ`,
+    /// so the strings themselves are wiped as well as unset.
     public static func scrubEnvironment() {
-        var names: [String] = []
+        var found: [(name: String, text: UnsafeMutablePointer<CChar>)] = []
         var entry = environ
         while let pointer = entry.pointee {
             let text = String(cString: pointer)
-            if text.hasPrefix("TOKEND_"), let eq = text.firstIndex(of: "=") { names.append(String(text[..<eq])) }
+            if text.hasPrefix("TOKEND_"), let eq = text.firstIndex(of: "=") { found.append((String(text[..<eq]), pointer)) }
             entry += 1
         }
-        for name in names { unsetenv(name) }
+        for variable in found {
+            unsetenv(variable.name)
+            explicit_bzero(variable.text, strlen(variable.text))
+        }
     }
 
     /// Starts `tokend-agent --foreground` detached, with stderr going to the log next to the socket, and waits

@@ -180,6 +180,8 @@ final class RequestHandler: @unchecked Sendable {
             case .unlock:
                 try store.unlock(passphrase: request.passphrase!)
                 reply(request, peer, .success { _ in }, into: out)
+                // A vault that was locked at start could not be swept then.
+                sweepExpired()
             case .initialize:
                 try store.initialize(passphrase: request.passphrase!)
                 reply(request, peer, .success { _ in }, into: out)

@@ -13,6 +13,8 @@ final class Harness: @unchecked Sendable {
     }()
     static var tokend: String { binDir.appendingPathComponent("tokend").path }
     static var agent: String { binDir.appendingPathComponent("tokend-agent").path }
+    /// The tokend binary as /proc/PID/exe shows it (symlinks resolved).
+    static var tokendResolved: String { realpath(tokend, nil).map { String(cString: $0) } ?? tokend }
     static var hasKeyring: Bool { ProcessInfo.processInfo.environment["TOKEND_TEST_KEYRING"] == "1" }
 
     let root: URL

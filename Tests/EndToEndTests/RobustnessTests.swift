@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+/// The agent keeps serving under many idle connections, a connection cap, a vanished socket file and a
+/// keyring daemon that dies and comes back.
+@Suite struct RobustnessTests {
+    @Test func aThousandIdleConnectionsDoNotSlowANewClient() throws {
+        let h = try Harness(keyring: false)
+        defer { h.shutdown() }
+        try h.startFileAgent()
+        try h.initVault()
+        #expect(try h.tokend("put", "idle/k", stdin: Data("still served".utf8)).status == 0)
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        if limit.rlim_cur < 2048 {
+            limit.rlim_cur = min(4096, limit.rlim_max)
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        var idle: [SocketClient] = []
+        for _ in 0..<1000 { idle.append(try SocketClient(path: h.socketPath)) }
+        let probe = try SocketClient(path: h.socketPath)
+        let start = Date()
+        let response = probe.request(#"{"id":1,"op":"get","name":"idle/k"}"#)
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(response?["value_b64"] as? String == Data("still served".utf8).base64EncodedString())
+        #expect(elapsed < 0.1, "answered in \(elapsed) s")
+        let status = try JSONSerialization.jsonObject(with: try h.tokend("status", "--json").stdout) as? [String: Any]
+        #expect(status?["connections"] as? Int == 1002)
+        withExtendedLifetime(idle) {}
+    }
+
+    @Test func pastTheConnectionCapANewClientIsToldWhy() throws {
+        let h = try Harness(keyring: false)
+        defer { h.shutdown() }
+        try h.startFileAgent(["--max-connections", "3"])
+        let held = try (0..<3).map { _ in try SocketClient(path: h.socketPath) }
+        usleep(100_000)
+        let refused = try SocketClient(path: h.socketPath)
+        #expect(refused.readLine() == #"{"id":null,"ok":false,"error":{"code":"busy","message":"too many connections (limit 3); try again"}}"#)
+        #expect(refused.isClosed())
+        withExtendedLifetime(held) {}
+    }
+
+    @Test func aRemovedSocketFileStopsTheAgentAndTheNextCallStartsOne() throws {
+        let h = try Harness(keyring: false)
+        defer { h.shutdown() }
+        try h.startFileAgent()
+        let first = try #require(h.liveAgents().first)
+        try FileManager.default.removeItem(atPath: h.socketPath)
+        for _ in 0..<1000 where kill(first, 0) == 0 && !Harness.isZombie(first) { usleep(10_000) }
+        #expect(kill(first, 0) != 0 || Harness.isZombie(first), "the agent noticed within 10 s")
+        #expect(h.agentLog.contains("socket \(h.socketPath) was removed or replaced; stopping"))
+        #expect(try h.tokend("status").status == 0)
+        #expect(h.liveAgents().count == 1)
+    }
+
+    @Test func keyringDaemonDeathGivesUnavailableAndTheAgentRecoversByItself() throws {
+        let h = try Harness()
+        let keyring = try PrivateKeyring(in: h)
+        defer { keyring.stop(); h.shutdown() }
+        // No cache: every get asks the keyring.
+        #expect(try h.run(Harness.agent, ["--cache-ttl", "0"]).status == 0)
+        #expect(try h.tokend("put", "k/1", stdin: Data("before".utf8)).status == 0)
+        keyring.killDaemon()
+        let down = try h.tokend("get", "k/1")
+        #expect(down.status == 5)
+        #expect(down.err.hasPrefix("tokend: Secret Service search failed: "))
+        try keyring.startDaemon()
+        let back = try h.tokend("get", "k/1")
+        #expect(back.status == 0, "\(back.err)")
+        #expect(back.out == "before")
+        #expect(h.liveAgents().count == 1)
+    }
+}
