@@ -36,6 +36,9 @@ case "${1:-}" in
     prefix="${PREFIX:-$HOME/.local}"
     install -d "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/man/man7" "$prefix/share/man/man8"
     install -m 0755 "$bin/tokend" "$bin/tokend-agent" "$prefix/bin/"
+    # tokend is also git's and docker's credential helper when run by these names.
+    ln -sf tokend "$prefix/bin/git-credential-tokend"
+    ln -sf tokend "$prefix/bin/docker-credential-tokend"
     install -m 0644 man/*.1 "$prefix/share/man/man1/"
     install -m 0644 man/*.7 "$prefix/share/man/man7/"
     install -m 0644 man/*.8 "$prefix/share/man/man8/"
