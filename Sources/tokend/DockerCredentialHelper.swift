@@ -86,7 +86,16 @@ enum DockerCredentialHelper {
         }
         guard let key = registryKey(serverURL) else { throw CommandFailure(.failure, "no hostname in URL") }
         let secret = object["Secret"].flatMap(object.secretString) ?? SecretBytes()
-        try HelperIO.put(context, try secretName(key), secret, SecretMetadata(owner: owner(key, username), note: note))
+        let name = try secretName(key)
+        var metadata = SecretMetadata(owner: owner(key, username), note: note)
+        // docker stores again at every login: an unchanged credential is left alone, and a changed one keeps
+        // the note and allow-list someone may have set by hand.
+        if let existing = try HelperIO.fetch(context, name) {
+            if existing.value.constantTimeEquals(secret) && existing.metadata.owner == metadata.owner { return }
+            metadata.note = existing.metadata.note
+            metadata.allow = existing.metadata.allow
+        }
+        try HelperIO.put(context, name, secret, metadata)
     }
 
     static func get(_ context: Context) throws(CommandFailure) {

@@ -115,6 +115,25 @@ import Testing
         #expect(try docker(h, "get", "docker.io").out == "credentials not found in native keychain\n")
     }
 
+    @Test func storingAgainKeepsTheNoteAndAllowListSetByHand() throws {
+        let h = try world()
+        defer { h.shutdown() }
+        let registry = "keep.\(h.prefix).test"
+        let tokendPath = URL(fileURLWithPath: Harness.tokend).resolvingSymlinksInPath().path
+        #expect(try h.tokend(
+            "put", "docker/\(registry)", "--owner", "docker:\(registry)/alice", "--note", "robot account", "--allow", tokendPath,
+            stdin: Data("one".utf8)).status == 0)
+        #expect(try docker(h, "store", #"{"ServerURL":"\#(registry)","Username":"alice","Secret":"one"}"#).status == 0)
+        #expect(try docker(h, "store", #"{"ServerURL":"\#(registry)","Username":"bob","Secret":"two"}"#).status == 0)
+        let ls = try h.tokend("ls", "docker/\(registry)", "--json")
+        let items = try #require(try JSONSerialization.jsonObject(with: ls.stdout) as? [[String: Any]])
+        #expect(items.count == 1)
+        #expect(items.first?["owner"] as? String == "docker:\(registry)/bob")
+        #expect(items.first?["note"] as? String == "robot account")
+        #expect(items.first?["allow"] as? [String] == [tokendPath])
+        #expect(try docker(h, "get", registry).out == #"{"ServerURL":"\#(registry)","Username":"bob","Secret":"two"}"# + "\n")
+    }
+
     @Test func aValueThatIsNotUTF8IsRefused() throws {
         let h = try world()
         defer { h.shutdown() }
