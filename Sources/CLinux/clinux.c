@@ -110,7 +110,9 @@ int tk_signalfd_for_termination(void) {
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    // SIG_SETMASK, not SIG_BLOCK: whatever mask the starting process left behind (a blocked SIGABRT, say) must
+    // not carry over into the agent.
+    if (sigprocmask(SIG_SETMASK, &set, NULL) != 0) return -1;
     signal(SIGPIPE, SIG_IGN);
     // Past RLIMIT_FSIZE a write must fail with EFBIG (and the old vault stay intact), not kill the agent.
     signal(SIGXFSZ, SIG_IGN);
@@ -135,4 +137,17 @@ int tk_raise_nofile_limit(int wanted) {
         if (setrlimit(RLIMIT_NOFILE, &lim) != 0) return -1;
     }
     return (int)lim.rlim_cur;
+}
+
+static void exit_quietly(int signal) { _exit(128 + signal); }
+
+// Replaces the Swift runtime's crash reporter for fatal signals: it dumps registers and the memory they point
+// at, which can be secret bytes, to stderr (the agent's log). A tokend process that crashes just exits.
+void tk_exit_quietly_on_fatal_signals(void) {
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS};
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = exit_quietly;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) sigaction(fatal[i], &action, NULL);
 }

@@ -12,6 +12,25 @@ public enum AuditLog {
         write(line)
     }
 
+    /// The log file grows by a line per request; past this size it is renamed to `.1` (replacing the previous
+    /// one) and started afresh, so a flood of bad requests cannot fill `$XDG_RUNTIME_DIR`.
+    static let maxLogBytes = 8 * 1024 * 1024
+
+    /// Rotates `path` when it is this process's stderr and has grown past `maxLogBytes`.
+    public static func rotateIfNeeded(_ path: String) {
+        var onDisk = stat()
+        var stderrStat = stat()
+        guard stat(path, &onDisk) == 0, fstat(2, &stderrStat) == 0, onDisk.st_ino == stderrStat.st_ino,
+            onDisk.st_dev == stderrStat.st_dev, Int(onDisk.st_size) > maxLogBytes
+        else { return }
+        rename(path, path + ".1")
+        let fresh = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fresh >= 0 else { return }
+        dup2(fresh, 2)
+        close(fresh)
+        notice("log rotated; the previous part is \(path).1")
+    }
+
     /// A free-form notice (start, stop, store choice).
     public static func notice(_ text: String) { write("\(Timestamp.now()) \(text)") }
 

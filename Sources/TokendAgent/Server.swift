@@ -89,6 +89,7 @@ final class Server {
             if now - lastSocketCheck > 5 {
                 lastSocketCheck = now
                 checkSocketFile()
+                AuditLog.rotateIfNeeded(configuration.paths.log)
             }
             if handler.stopRequested.load(ordering: .relaxed) && !connections.values.contains(where: \.hasPendingOutput) {
                 running = false

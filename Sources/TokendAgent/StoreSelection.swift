@@ -8,7 +8,7 @@ import TokendStores
 /// within a second, and the encrypted file store otherwise.
 enum StoreSelection {
     static func choose(_ configuration: AgentConfiguration) -> (store: SecretStore, reason: String) {
-        if let kind = configuration.store { return (make(kind, configuration), "forced by configuration") }
+        if let kind = configuration.store { return (make(kind, configuration), "forced by --store or TOKEND_STORE") }
         if let remembered = rememberedChoice(configuration) {
             return (make(remembered, configuration), "chosen by tokend migrate (\(choicePath(configuration)))")
         }

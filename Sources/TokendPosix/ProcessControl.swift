@@ -5,8 +5,10 @@ import TokendCore
 /// Process-wide settings and facts about processes.
 public enum ProcessControl {
     /// Makes this process non-dumpable (no core file, no ptrace attach by ordinary same-uid processes, /proc
-    /// files owned by root) and sets the core size limit to 0.
+    /// files owned by root), sets the core size limit to 0, and makes fatal signals end it without the Swift
+    /// runtime's crash report (which prints memory contents).
     public static func forbidCoreDumps() {
+        tk_exit_quietly_on_fatal_signals()
         _ = tk_set_dumpable(0)
         var limit = rlimit(rlim_cur: 0, rlim_max: 0)
         _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit)

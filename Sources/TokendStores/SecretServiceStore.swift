@@ -2,6 +2,7 @@ import CLibsecret
 import Glibc
 import Synchronization
 import TokendCore
+import TokendPosix
 
 /// Secrets in the Secret Service (gnome-keyring, KeePassXC…) through libsecret.
 ///
@@ -14,6 +15,9 @@ public final class SecretServiceStore: SecretStore, @unchecked Sendable {
     public let kind = StoreKind.secretService
     let timeout: Double
     let schema: UnsafeMutablePointer<SecretSchema>
+    /// When the last call ran out of time (monotonic seconds); calls come from the store thread only.
+    var lastTimeout = -Double.infinity
+    static let backoffAfterTimeout = 10.0
 
     static let schemaName = "org.tokend.Secret"
     enum Attribute {
@@ -49,6 +53,12 @@ public final class SecretServiceStore: SecretStore, @unchecked Sendable {
         throws(TokendError) -> T
     {
         if let problem = SecretServiceStore.sessionBusProblem() { throw TokendError(.storeUnavailable, problem) }
+        // A provider that just timed out (stopped, or waiting on a prompt nobody answers) is not asked again for
+        // a few seconds: queued requests fail at once instead of each waiting out its own deadline.
+        let quiet = ProcessControl.monotonicSeconds() - lastTimeout
+        if quiet < SecretServiceStore.backoffAfterTimeout {
+            throw TokendError(.timeout, "the Secret Service did not answer recently; asking again in \(Int(SecretServiceStore.backoffAfterTimeout - quiet) + 1) s")
+        }
         let deadline = Deadline(seconds: timeout)
         var error: UnsafeMutablePointer<GError>?
         let result = body(deadline.cancellable, &error)
@@ -62,6 +72,7 @@ public final class SecretServiceStore: SecretStore, @unchecked Sendable {
         -> TokendError
     {
         if timedOut {
+            lastTimeout = ProcessControl.monotonicSeconds()
             secret_service_disconnect()
             return TokendError(.timeout, "the Secret Service did not answer \(what) within \(timeout) s")
         }

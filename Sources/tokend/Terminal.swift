@@ -15,16 +15,18 @@ enum Terminal {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        Output.write(fd, prompt)
+        // Echo goes off before the prompt appears and typed-ahead input is kept (TCSANOW, not TCSAFLUSH): a
+        // passphrase pasted as soon as the prompt shows is neither echoed nor lost.
         var saved = termios()
         let haveTermios = tcgetattr(fd, &saved) == 0
         if haveTermios {
             var quiet = saved
             quiet.c_lflag &= ~tcflag_t(ECHO)
             quiet.c_lflag |= tcflag_t(ECHONL)
-            tcsetattr(fd, TCSAFLUSH, &quiet)
+            tcsetattr(fd, TCSANOW, &quiet)
         }
-        defer { if haveTermios { tcsetattr(fd, TCSAFLUSH, &saved) } }
+        defer { if haveTermios { tcsetattr(fd, TCSANOW, &saved) } }
+        Output.write(fd, prompt)
         let line = SecretBytes(capacity: 256)
         var byte: UInt8 = 0
         while true {

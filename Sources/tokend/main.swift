@@ -1,5 +1,6 @@
 import Glibc
 import TokendCore
+import TokendPosix
 
 let usage = """
     usage: tokend [--socket PATH] COMMAND [ARGS]
@@ -53,6 +54,8 @@ default:
     break
 }
 
+// The CLI holds values too (get, exec, export): no core file, no crash report of its memory.
+ProcessControl.forbidCoreDumps()
 var arguments = Array(CommandLine.arguments.dropFirst())
 var socketFlag: String?
 while let first = arguments.first, first.hasPrefix("-") {

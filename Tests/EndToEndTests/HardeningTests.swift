@@ -30,6 +30,23 @@ import Testing
         #expect(environ.range(of: Data("HOME=\(dir)".utf8)) != nil)
     }
 
+    @Test(arguments: [SIGSEGV, SIGBUS, SIGABRT, SIGILL])
+    func aFatalSignalEndsTheAgentWithoutACrashReport(signal: Int32) throws {
+        // The Swift runtime's crash reporter would print registers and the memory behind them to the log.
+        let h = try Harness(keyring: false)
+        defer { h.shutdown() }
+        try h.startFileAgent()
+        try h.initVault()
+        #expect(try h.tokend("put", "c/crash", stdin: Data("crash-canary".utf8)).status == 0)
+        #expect(try h.tokend("get", "c/crash").out == "crash-canary")
+        let pid = try #require(h.liveAgents().first)
+        let before = h.agentLog
+        kill(pid, signal)
+        for _ in 0..<300 where kill(pid, 0) == 0 && !Harness.isZombie(pid) { usleep(10_000) }
+        #expect(h.liveAgents().isEmpty)
+        #expect(h.agentLog == before, "nothing was written after the signal")
+    }
+
     @Test func aCanaryValueLeaksNowhere() throws {
         let h = try Harness(keyring: false)
         defer { h.shutdown() }

@@ -19,6 +19,7 @@ int tk_eventfd(void);
 int tk_signalfd_for_termination(void);
 int tk_signalfd_read(int fd);
 int tk_raise_nofile_limit(int wanted);
+void tk_exit_quietly_on_fatal_signals(void);
 int tk_spawn_detached(const char *path, char *const argv[], char *const envp[], const char *stderr_path,
                       int32_t *pid_out);
 
