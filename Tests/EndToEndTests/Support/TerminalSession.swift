@@ -140,6 +140,9 @@ enum TestShell: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
                 """
             try FileManager.default.createDirectory(atPath: "\(root)/config/fish", withIntermediateDirectories: true)
+            // Without this directory, fish's first prompt starts generating completions from the man pages in
+            // the background: a few hundred processes that are fish's, not the hook's.
+            try FileManager.default.createDirectory(atPath: "\(root)/data/fish/generated_completions", withIntermediateDirectories: true)
             try rc.write(toFile: "\(root)/config/fish/config.fish", atomically: true, encoding: .utf8)
             return try TerminalSession(h, ["/usr/bin/fish", "-i"], strace: strace)
         }
