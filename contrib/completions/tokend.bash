@@ -47,7 +47,7 @@ _tokend() {
   done
   if [[ -z $command ]]; then
     if [[ $prev == --socket ]]; then compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return; fi
-    _tokend_reply "$cur" get put rm ls exec export shell-init status stop init unlock lock migrate doctor \
+    _tokend_reply "$cur" get put update rm ls exec export shell-init status stop init unlock lock migrate doctor \
       git-credential docker-credential --socket --help --version
     return
   fi
@@ -60,6 +60,7 @@ _tokend() {
   case $command in
     get) _tokend_reply "$cur" $(_tokend_names) ;;
     put) _tokend_reply "$cur" --raw --owner --expires --note --allow $(_tokend_names) ;;
+    update) _tokend_reply "$cur" --owner --expires --note --allow --allow-any $(_tokend_names) ;;
     rm) _tokend_reply "$cur" --owner $(_tokend_names) ;;
     ls) _tokend_reply "$cur" --owner --json $(_tokend_names) ;;
     exec)

@@ -15,13 +15,14 @@ function __tokend_assignments
     end
 end
 
-set -l commands get put rm ls exec export shell-init status stop init unlock lock migrate doctor git-credential docker-credential
+set -l commands get put update rm ls exec export shell-init status stop init unlock lock migrate doctor git-credential docker-credential
 complete -c tokend -f
 complete -c tokend -n "not __fish_seen_subcommand_from $commands" -l socket -r -F -d 'The agent socket'
 complete -c tokend -n "not __fish_seen_subcommand_from $commands" -l help -d 'Show the usage'
 complete -c tokend -n "not __fish_seen_subcommand_from $commands" -l version -d 'Show the version'
 complete -c tokend -n "not __fish_seen_subcommand_from $commands" -a get -d "Print a secret's value"
 complete -c tokend -n "not __fish_seen_subcommand_from $commands" -a put -d 'Store a value read from stdin or a prompt'
+complete -c tokend -n "not __fish_seen_subcommand_from $commands" -a update -d "Change a secret's metadata"
 complete -c tokend -n "not __fish_seen_subcommand_from $commands" -a rm -d 'Remove a secret, or every secret of an owner'
 complete -c tokend -n "not __fish_seen_subcommand_from $commands" -a ls -d 'List names and metadata'
 complete -c tokend -n "not __fish_seen_subcommand_from $commands" -a exec -d 'Run a command with secrets in its environment'
@@ -37,12 +38,13 @@ complete -c tokend -n "not __fish_seen_subcommand_from $commands" -a doctor -d '
 complete -c tokend -n "not __fish_seen_subcommand_from $commands" -a git-credential -d "git's credential helper"
 complete -c tokend -n "not __fish_seen_subcommand_from $commands" -a docker-credential -d "docker's credential helper"
 
-complete -c tokend -n '__fish_seen_subcommand_from get rm put ls' -a '(__tokend_names)' -d secret
+complete -c tokend -n '__fish_seen_subcommand_from get rm put update ls' -a '(__tokend_names)' -d secret
 complete -c tokend -n '__fish_seen_subcommand_from put' -l raw -d 'Keep every byte of the value'
-complete -c tokend -n '__fish_seen_subcommand_from put rm ls' -l owner -x -d 'Who the token belongs to'
-complete -c tokend -n '__fish_seen_subcommand_from put' -l expires -x -d 'Duration (30d) or RFC 3339 time'
-complete -c tokend -n '__fish_seen_subcommand_from put' -l note -x -d 'A note'
-complete -c tokend -n '__fish_seen_subcommand_from put' -l allow -r -F -d 'An executable allowed to read it'
+complete -c tokend -n '__fish_seen_subcommand_from put update rm ls' -l owner -x -d 'Who the token belongs to'
+complete -c tokend -n '__fish_seen_subcommand_from put update' -l expires -x -d 'Duration (30d) or RFC 3339 time'
+complete -c tokend -n '__fish_seen_subcommand_from put update' -l note -x -d 'A note'
+complete -c tokend -n '__fish_seen_subcommand_from put update' -l allow -r -F -d 'An executable allowed to read it'
+complete -c tokend -n '__fish_seen_subcommand_from update' -l allow-any -d 'Let any executable read it'
 complete -c tokend -n '__fish_seen_subcommand_from ls status' -l json -d 'JSON output'
 
 complete -c tokend -n '__fish_seen_subcommand_from exec' -s e -l env -x -a '(__tokend_assignments)' -d 'Set VAR from a secret'
