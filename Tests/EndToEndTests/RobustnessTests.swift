@@ -33,8 +33,9 @@ import Testing
         let h = try Harness(keyring: false)
         defer { h.shutdown() }
         try h.startFileAgent(["--max-connections", "3"])
+        // Each held connection has been answered once, so the agent has certainly accepted all three.
         let held = try (0..<3).map { _ in try SocketClient(path: h.socketPath) }
-        usleep(100_000)
+        for connection in held { #expect(connection.request(#"{"id":1,"op":"hello"}"#)?.ok == true) }
         let refused = try SocketClient(path: h.socketPath)
         #expect(refused.readLine() == #"{"id":null,"ok":false,"error":{"code":"busy","message":"too many connections (limit 3); try again"}}"#)
         #expect(refused.isClosed())
