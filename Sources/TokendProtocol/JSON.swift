@@ -312,7 +312,15 @@ public struct JSONWriter {
     public mutating func string(_ s: String) {
         separator()
         out.append(UInt8(ascii: "\""))
-        for c in s.utf8 { escape(c) }
+        var s = s
+        s.withUTF8 { bytes in
+            // Names, times and paths rarely need escaping: copy them in one go rather than byte by byte.
+            if bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+                out.append(UnsafeRawBufferPointer(bytes))
+            } else {
+                for c in bytes { escape(c) }
+            }
+        }
         out.append(UInt8(ascii: "\""))
         needsComma = true
     }

@@ -25,6 +25,10 @@ public enum Op: String, Sendable, CaseIterable {
         case .migrate: ["to", "passphrase"]
         }
     }
+
+    /// `fields` of every op, built once: `decode` checks each request against them.
+    static let fieldsByOp = Dictionary(uniqueKeysWithValues: Op.allCases.map { ($0, $0.fields) })
+    static let needingName: Set<Op> = [.get, .info, .put, .update]
 }
 
 /// A decoded request. Secret fields (the value, a passphrase) are in `SecretBytes`.
@@ -85,7 +89,7 @@ extension Request {
         }
         request.op = op
         for member in object.members where member.key != "id" && member.key != "op" {
-            guard op.fields.contains(member.key) else {
+            guard Op.fieldsByOp[op]!.contains(member.key) else {
                 let shown = member.key.utf8.count <= 32 && SecretName.problem(member.key) == nil ? "'\(member.key)'" : "a field"
                 throw bad("op '\(op.rawValue)' does not take \(shown)")
             }
@@ -135,8 +139,7 @@ extension Request {
             guard let secret = object.secretString(v) else { throw bad("passphrase must be a string") }
             request.passphrase = secret
         }
-        let needsName: Set<Op> = [.get, .info, .put, .update]
-        if needsName.contains(op), request.name == nil { throw bad("op '\(op.rawValue)' needs a name") }
+        if Op.needingName.contains(op), request.name == nil { throw bad("op '\(op.rawValue)' needs a name") }
         if op == .put, request.value == nil { throw bad("op 'put' needs value_b64") }
         if op == .rm, (request.name == nil) == (request.owner == nil) { throw bad("op 'rm' needs either a name or an owner") }
         if op == .initialize || op == .unlock, request.passphrase == nil { throw bad("op '\(op.rawValue)' needs a passphrase") }
