@@ -26,6 +26,7 @@ let package = Package(
             name: "tokend", dependencies: ["TokendClient", "TokendProtocol", "TokendCore"],
             swiftSettings: staticStdlib, linkerSettings: staticStdlibLink),
         .executableTarget(name: "tokend-agent", dependencies: ["TokendAgent"]),
+        .executableTarget(name: "tokend-bench", dependencies: ["TokendPosix"]),
         .testTarget(name: "TokendCoreTests", dependencies: ["TokendCore"]),
         .testTarget(name: "TokendProtocolTests", dependencies: ["TokendProtocol", "TokendCore"]),
         .testTarget(name: "AgeTests", dependencies: ["Age", "TokendCore"]),
