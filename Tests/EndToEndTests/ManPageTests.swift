@@ -34,4 +34,24 @@ import Testing
         let source = try String(contentsOfFile: path, encoding: .utf8)
         #expect(!source.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, "no control characters in the source")
     }
+
+    @Test func everyCommandOfTheUsageHasAnEntryInTokend1() throws {
+        let h = try Harness(keyring: false)
+        defer { h.shutdown() }
+        let usage = try h.tokend("--help").out
+        let commands = usage.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("  "), line.dropFirst(2).first?.isLetter == true else { return nil }
+            return String(line.dropFirst(2).prefix { $0 != " " })
+        }
+        #expect(Array(commands.prefix(2)) == ["get", "put"])
+        let page = try String(contentsOfFile: Self.manDirectory.appendingPathComponent("tokend.1").path, encoding: .utf8)
+        let entries = Set(page.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix(".B") else { return nil }
+            let words = line.replacingOccurrences(of: "\\-", with: "-").split(separator: " ", maxSplits: 1)
+            guard words.count == 2 else { return nil }
+            return String(words[1].drop { $0 == "\"" }.prefix { $0 != " " && $0 != "\"" })
+        })
+        let missing = commands.filter { !entries.contains($0) }
+        #expect(missing == [], "commands of `tokend --help` without an entry in man/tokend.1")
+    }
 }
