@@ -75,27 +75,28 @@ import Testing
         let h = try world()
         defer { h.shutdown() }
         let host = "oauth.\(h.prefix).test"
-        let expiry = Int(Date().timeIntervalSince1970) + 2
+        let expiry = Int(Date().timeIntervalSince1970) + 3600
         let store = try h.helper(
             "git-credential-tokend", ["store"],
             stdin: "protocol=https\nhost=\(host)\nusername=alice\npassword=access-1\npassword_expiry_utc=\(expiry)\noauth_refresh_token=refresh-1\n\n")
         #expect(store.status == 0)
         let names = try h.listed("git/https/\(host)/")
         #expect(names.map { $0["name"]! } == ["git/https/\(host)/alice", "git/https/\(host)/alice/~oauth_refresh_token"])
-        let isoFormatter = ISO8601DateFormatter()
-        #expect(names[0]["expires"] == isoFormatter.string(from: Date(timeIntervalSince1970: Double(expiry))))
+        #expect(names[0]["expires"] == ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(expiry))))
         #expect(names[1]["expires"] == nil)
-
         let get = try h.helper("git-credential-tokend", ["get"], stdin: "protocol=https\nhost=\(host)\n\n")
         #expect(get.out == "username=alice\npassword=access-1\npassword_expiry_utc=\(expiry)\noauth_refresh_token=refresh-1\n")
 
-        // Past the expiry the agent purges the password; the refresh token is still offered, so that an OAuth
+        // Past its expiry the agent purges a password; the refresh token is still offered, so that an OAuth
         // helper after this one can get a new access token.
-        Thread.sleep(forTimeInterval: 3)
-        let later = try h.helper("git-credential-tokend", ["get"], stdin: "protocol=https\nhost=\(host)\n\n")
+        #expect(try h.tokend("put", "git/https/\(host)/bob", "--expires", "5s", stdin: Data("access-2".utf8)).status == 0)
+        let expires = Date().addingTimeInterval(5)
+        #expect(try h.tokend("put", "git/https/\(host)/bob/~oauth_refresh_token", stdin: Data("refresh-2".utf8)).status == 0)
+        Thread.sleep(until: expires.addingTimeInterval(1.5))
+        let later = try h.helper("git-credential-tokend", ["get"], stdin: "protocol=https\nhost=\(host)\nusername=bob\n\n")
         #expect(later.status == 0)
-        #expect(later.out == "username=alice\noauth_refresh_token=refresh-1\n")
-        #expect(try h.listed("git/https/\(host)/").map { $0["name"]! } == ["git/https/\(host)/alice/~oauth_refresh_token"])
+        #expect(later.out == "username=bob\noauth_refresh_token=refresh-2\n")
+        #expect(try h.listed("git/https/\(host)/bob").map { $0["name"]! } == ["git/https/\(host)/bob/~oauth_refresh_token"])
     }
 
     @Test func pathPortAndOddCharactersMakeDistinctNames() throws {

@@ -61,7 +61,7 @@ import Testing
             environment: h.environment)
         defer { activation.stop() }
         // systemd replaces the socket file; the old agent sees that within its 5 s check and stops.
-        #expect(eventually(timeout: 10) { kill(handStarted, 0) != 0 || Harness.isZombie(handStarted) })
+        #expect(eventually(timeout: 15) { kill(handStarted, 0) != 0 || Harness.isZombie(handStarted) })
         #expect(try h.tokend("status").status == 0)
         #expect(h.agentPid() == activation.pid)
     }
