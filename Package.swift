@@ -1,9 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The client links the Swift runtime statically so that `tokend get` starts in a few milliseconds.
-let staticStdlib: [SwiftSetting] = [.unsafeFlags(["-static-stdlib"])]
-let staticStdlibLink: [LinkerSetting] = [.unsafeFlags(["-static-stdlib"])]
+// The client is one static position-independent executable so that `tokend get` starts in a few milliseconds:
+// no dynamic loader resolving libstdc++ symbols, relative relocations packed (RELR), and still ASLR. A static
+// PIE must not carry a RUNPATH (glibc's start-up asserts on it), so build with `--disable-local-rpath`, as
+// dev.sh and scripts/bench do; the agent needs no $ORIGIN either.
+let staticStdlib: [SwiftSetting] = [.unsafeFlags(["-static-executable"])]
+let staticStdlibLink: [LinkerSetting] = [.unsafeFlags([
+    "-static-executable", "-Xclang-linker", "-static-pie", "-Xclang-linker", "-fuse-ld=lld",
+    "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+])]
 
 let package = Package(
     name: "tokend",

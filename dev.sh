@@ -31,8 +31,8 @@ install_missing() {
 case "${1:-}" in
   run)
     install_missing
-    swift build -c release
-    bin="$(swift build -c release --show-bin-path)"
+    swift build -c release --disable-local-rpath
+    bin="$(swift build -c release --disable-local-rpath --show-bin-path)"
     prefix="${PREFIX:-$HOME/.local}"
     install -d "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/man/man7" "$prefix/share/man/man8"
     install -m 0755 "$bin/tokend" "$bin/tokend-agent" "$prefix/bin/"
@@ -53,8 +53,8 @@ case "${1:-}" in
     ;;
   test)
     install_missing
-    swift build --build-tests
-    export TOKEND_BIN_DIR="$(swift build --show-bin-path)"
+    swift build --build-tests --disable-local-rpath
+    export TOKEND_BIN_DIR="$(swift build --disable-local-rpath --show-bin-path)"
     exec scripts/with-keyring swift test --skip-build "${@:2}"
     ;;
   *)
