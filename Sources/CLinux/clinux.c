@@ -101,6 +101,26 @@ int tk_spawn_detached(const char *path, char *const argv[], char *const envp[], 
     return rc;
 }
 
+int tk_spawn_reading_stdout(const char *path, char *const argv[], char *const envp[], int32_t *pid_out,
+                            int *stdout_out) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    posix_spawn_file_actions_t fa;
+    int rc = posix_spawn_file_actions_init(&fa);
+    if (rc != 0) { close(fds[0]); close(fds[1]); return rc; }
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    rc = posix_spawn(&pid, path, &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) { close(fds[0]); return rc; }
+    *pid_out = pid;
+    *stdout_out = fds[0];
+    return 0;
+}
+
 // Blocks SIGTERM, SIGINT and SIGHUP for the whole process (call before any thread starts) and returns a
 // signalfd that reports them, so the event loop handles signals as ordinary events. SIGPIPE is ignored:
 // a client that goes away must not kill the agent.

@@ -1,5 +1,4 @@
 import Dispatch
-import Glibc
 import TokendCore
 import TokendPosix
 import TokendStores
@@ -90,7 +89,7 @@ public enum Agent {
     static func unlockWithCredential(_ handler: RequestHandler) {
         guard handler.store.kind == .file, let directory = ProcessControl.environment("CREDENTIALS_DIRECTORY") else { return }
         let path = directory + "/tokend.passphrase"
-        guard let fd = try? FileDescriptor.open(path, O_RDONLY) else { return }
+        guard let fd = try? FileDescriptor.openForReading(path) else { return }
         let passphrase = SecretBytes(capacity: 256)
         defer { passphrase.removeAll() }
         guard (try? fd.readAll(into: passphrase, limit: 4096)) == true else {

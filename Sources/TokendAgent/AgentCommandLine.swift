@@ -1,31 +1,25 @@
-import Glibc
 import TokendCore
 import TokendPosix
 
 /// The parts of `tokend-agent`'s command line that are more than parsing: detaching and environment hygiene.
 public enum AgentCommandLine {
-    public static func printOut(_ text: String) { write(1, text) }
-    public static func printError(_ text: String) { write(2, "tokend-agent: " + Redactor.redact(text) + "\n") }
-
-    static func write(_ fd: Int32, _ text: String) {
-        var text = text
-        text.withUTF8 { _ = Glibc.write(fd, $0.baseAddress, $0.count) }
+    public static func printOut(_ text: String) { try? FileDescriptor.standardOutput.writeAll(text) }
+    public static func printError(_ text: String) {
+        try? FileDescriptor.standardError.writeAll("tokend-agent: " + Redactor.redact(text) + "\n")
     }
 
     /// Drops `TOKEND_*` variables (read by now) so that nothing that could carry a secret stays in the agent's
     /// environment. /proc/PID/environ shows the environment block the process started with, not `environ`,
     /// so the strings themselves are wiped as well as unset.
     public static func scrubEnvironment() {
-        var found: [(name: String, text: UnsafeMutablePointer<CChar>)] = []
-        var entry = environ
-        while let pointer = entry.pointee {
-            let text = String(cString: pointer)
-            if text.hasPrefix("TOKEND_"), let eq = text.firstIndex(of: "=") { found.append((String(text[..<eq]), pointer)) }
-            entry += 1
+        var found: [(name: String, text: UnsafeMutableRawBufferPointer)] = []
+        ProcessControl.forEachEnvironmentEntry { entry in
+            guard entry.starts(with: "TOKEND_".utf8), let eq = entry.firstIndex(of: UInt8(ascii: "=")) else { return }
+            found.append((String(decoding: entry[..<eq], as: UTF8.self), entry))
         }
         for variable in found {
-            unsetenv(variable.name)
-            explicit_bzero(variable.text, strlen(variable.text))
+            ProcessControl.unsetEnvironment(variable.name)
+            SecureMemory.wipe(variable.text)
         }
     }
 

@@ -1,5 +1,5 @@
-import Glibc
 import TokendCore
+import TokendPosix
 
 /// One line per event on stderr: time, op, secret name, peer pid/uid/executable, outcome. Values never
 /// reach it, and every line passes through `Redactor` as well.
@@ -18,16 +18,16 @@ public enum AuditLog {
 
     /// Rotates `path` when it is this process's stderr and has grown past `maxLogBytes`.
     public static func rotateIfNeeded(_ path: String) {
-        var onDisk = stat()
-        var stderrStat = stat()
-        guard stat(path, &onDisk) == 0, fstat(2, &stderrStat) == 0, onDisk.st_ino == stderrStat.st_ino,
-            onDisk.st_dev == stderrStat.st_dev, Int(onDisk.st_size) > maxLogBytes
+        guard let onDisk = try? FileStatus.following(path), let stderr = try? FileDescriptor.standardError.status(),
+            onDisk.isSameFile(as: stderr), onDisk.size > maxLogBytes
         else { return }
-        rename(path, path + ".1")
-        let fresh = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fresh >= 0 else { return }
-        dup2(fresh, 2)
-        close(fresh)
+        do {
+            try FileSystem.rename(path, to: path + ".1")
+            try FileDescriptor.openForAppending(path).duplicate(onto: .standardError)
+        } catch {
+            notice("cannot rotate \(path): \(error)")
+            return
+        }
         notice("log rotated; the previous part is \(path).1")
     }
 
@@ -37,13 +37,6 @@ public enum AuditLog {
     static func write(_ line: String) {
         var text = Redactor.redact(line)
         text.append("\n")
-        text.withUTF8 { bytes in
-            var done = 0
-            while done < bytes.count {
-                let n = Glibc.write(2, bytes.baseAddress! + done, bytes.count - done)
-                if n <= 0 { if errno == EINTR { continue }; return }
-                done += n
-            }
-        }
+        try? FileDescriptor.standardError.writeAll(text)
     }
 }

@@ -1,5 +1,4 @@
 import Dispatch
-import Glibc
 import Synchronization
 import TokendCore
 import TokendPosix
@@ -33,10 +32,10 @@ final class Server {
     var connections: [UInt64: Connection] = [:]
     var nextToken = Server.firstConnectionToken
     var running = true
-    let uid = geteuid()
+    let uid = ProcessControl.userID
     /// Set when the socket file is gone or replaced; the loop then stops (see `checkSocketFile`).
     var lastSocketCheck = 0.0
-    let socketIdentity: (dev: UInt64, ino: UInt64)?
+    let socketFile: FileStatus?
     /// Whether this agent created the socket file (not handed one by systemd), and so must remove it.
     let ownsSocketFile: Bool
 
@@ -54,13 +53,13 @@ final class Server {
         try epoll.add(listener, .readable, token: Server.listenerToken)
         try epoll.add(wakeup.fd, .readable, token: Server.wakeupToken)
         try epoll.add(signals.fd, .readable, token: Server.signalToken)
-        socketIdentity = Server.identity(of: configuration.paths.socket)
+        socketFile = try? FileStatus.of(configuration.paths.socket)
     }
 
-    static func identity(of path: String) -> (dev: UInt64, ino: UInt64)? {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return nil }
-        return (UInt64(st.st_dev), UInt64(st.st_ino))
+    /// Whether the socket path still names the socket this agent listens on.
+    var socketFileIsOurs: Bool {
+        guard let mine = socketFile, let now = try? FileStatus.of(configuration.paths.socket) else { return false }
+        return now.isSameFile(as: mine)
     }
 
     func run() {
@@ -96,16 +95,12 @@ final class Server {
             }
         }
         for connection in Array(connections.values) { close(connection) }
-        if ownsSocketFile, let mine = socketIdentity, let now = Server.identity(of: configuration.paths.socket),
-            mine == now
-        {
-            unlink(configuration.paths.socket)
-        }
+        if ownsSocketFile && socketFileIsOurs { try? FileSystem.remove(configuration.paths.socket) }
     }
 
     func handleSignals() {
         while let signal = signals.next() {
-            if signal == SIGHUP {
+            if signal == .hangup {
                 AuditLog.notice("SIGHUP received; ignored")
             } else {
                 AuditLog.notice("signal \(signal) received; stopping")
@@ -117,8 +112,8 @@ final class Server {
     /// The socket file removed or replaced under a running agent: nobody can reach this agent any more and
     /// a new one may already be starting, so stop rather than serve a path that is no longer ours.
     func checkSocketFile() {
-        guard ownsSocketFile, let mine = socketIdentity else { return }
-        guard let now = Server.identity(of: configuration.paths.socket), now == mine else {
+        guard ownsSocketFile, socketFile != nil else { return }
+        guard socketFileIsOurs else {
             AuditLog.notice("socket \(configuration.paths.socket) was removed or replaced; stopping")
             running = false
             return

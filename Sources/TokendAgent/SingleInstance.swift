@@ -1,4 +1,3 @@
-import Glibc
 import TokendCore
 import TokendPosix
 
@@ -16,7 +15,7 @@ struct SingleInstance {
         try paths.verifySocket()
         let lock: FileDescriptor
         do {
-            lock = try FileDescriptor.open(paths.lock, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600)
+            lock = try FileDescriptor.openLockFile(paths.lock)
         } catch {
             throw TokendError(.agentUnavailable, "cannot open lock file \(paths.lock): \(error)")
         }
@@ -26,16 +25,17 @@ struct SingleInstance {
         }
         guard held else { return .alreadyRunning }
         if UnixSocket.isLive(paths.socket) { return .alreadyRunning }
-        if unlink(paths.socket) != 0 && errno != ENOENT {
-            throw TokendError(.agentUnavailable, "cannot remove stale socket \(paths.socket): \(Errno.current)")
+        do { try FileSystem.remove(paths.socket) } catch {
+            throw TokendError(.agentUnavailable, "cannot remove stale socket \(paths.socket): \(error)")
         }
-        let previous = umask(0o077)
-        defer { umask(previous) }
         let listener: FileDescriptor
-        do { listener = try UnixSocket.listen(at: paths.socket) } catch {
+        do {
+            // The socket is created 0600 (umask), not made so afterwards: no moment in which it is open.
+            listener = try FileSystem.withUmask(0o077) { () throws(Errno) in try UnixSocket.listen(at: paths.socket) }
+            try FileSystem.setPermissions(paths.socket, 0o600)
+        } catch {
             throw TokendError(.agentUnavailable, "cannot listen on \(paths.socket): \(error)")
         }
-        chmod(paths.socket, 0o600)
         return .acquired(lock: lock, listener: listener)
     }
 }

@@ -1,4 +1,3 @@
-import Glibc
 import TokendCore
 import TokendPosix
 
@@ -12,48 +11,30 @@ public enum SocketActivation {
     public static func takeListener() throws(TokendError) -> (listener: FileDescriptor, path: String)? {
         let pidText = ProcessControl.environment("LISTEN_PID")
         let countText = ProcessControl.environment("LISTEN_FDS")
-        for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] { unsetenv(name) }
-        guard let pidText, let countText, Int32(pidText) == getpid() else { return nil }
+        for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] { ProcessControl.unsetEnvironment(name) }
+        guard let pidText, let countText, Int32(pidText) == ProcessControl.pid else { return nil }
         guard countText == "1" else {
             throw TokendError(
                 .agentUnavailable,
                 "systemd passed \(countText) descriptors (LISTEN_FDS); tokend.socket must have exactly one ListenStream=")
         }
-        let fd = firstDescriptor
+        let listener = FileDescriptor(firstDescriptor)
         // systemd passes it without close-on-exec; nothing started from here may keep it.
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        let path = try verifiedPath(fd)
-        return (FileDescriptor(fd), path)
+        try? listener.setCloseOnExec()
+        return (listener, try verifiedPath(listener))
     }
 
     /// Checks that `fd` is a listening AF_UNIX stream socket bound to a path in a private directory of ours,
     /// and returns that path.
-    static func verifiedPath(_ fd: Int32) throws(TokendError) -> String {
+    static func verifiedPath(_ fd: FileDescriptor) throws(TokendError) -> String {
         func refuse(_ why: String) -> TokendError {
-            TokendError(.agentUnavailable, "the socket passed by systemd (fd \(fd)) \(why)")
+            TokendError(.agentUnavailable, "the socket passed by systemd (fd \(fd.rawValue)) \(why)")
         }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK else { throw refuse("is not a socket") }
-        var type: Int32 = 0
-        var listening: Int32 = 0
-        var size = socklen_t(MemoryLayout<Int32>.size)
-        guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0, type == Int32(SOCK_STREAM.rawValue) else {
-            throw refuse("is not a stream socket (use ListenStream=)")
-        }
-        size = socklen_t(MemoryLayout<Int32>.size)
-        guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) == 0, listening == 1 else {
-            throw refuse("is not listening (Accept=yes is not supported)")
-        }
-        var address = sockaddr_un()
-        var length = socklen_t(MemoryLayout<sockaddr_un>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0, address.sun_family == sa_family_t(AF_UNIX) else { throw refuse("is not a Unix socket") }
-        let path = withUnsafeBytes(of: address.sun_path) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-        }
-        guard path.hasPrefix("/") else { throw refuse("is not bound to a path (abstract sockets are not supported)") }
+        guard let socket = UnixSocket.describe(fd) else { throw refuse("is not a socket") }
+        guard socket.isStream else { throw refuse("is not a stream socket (use ListenStream=)") }
+        guard socket.isListening else { throw refuse("is not listening (Accept=yes is not supported)") }
+        guard let path = socket.unixPath else { throw refuse("is not a Unix socket") }
+        guard !path.isEmpty else { throw refuse("is not bound to a path (abstract sockets are not supported)") }
         let paths = AgentPaths(socket: path)
         // The directory is what keeps other users away from the socket: systemd's DirectoryMode=0700.
         try AgentPaths.verifyPrivateDirectory(paths.directory)

@@ -1,4 +1,3 @@
-import Glibc
 import TokendCore
 import TokendPosix
 import TokendStores

@@ -1,4 +1,3 @@
-import Glibc
 import TokendCore
 import TokendPosix
 
@@ -29,8 +28,7 @@ public enum AutoStart {
 
     /// A connection, or nil when nobody listens (no socket, or a stale one).
     static func attempt(_ paths: AgentPaths) throws(TokendError) -> FileDescriptor? {
-        var st = stat()
-        guard lstat(paths.directory, &st) == 0 else { return nil }
+        guard (try? FileStatus.of(paths.directory)) != nil else { return nil }
         try AgentPaths.verifyPrivateDirectory(paths.directory)
         try paths.verifySocket()
         do {
@@ -46,13 +44,9 @@ public enum AutoStart {
         if let explicit = ProcessControl.environment("TOKEND_AGENT"), !explicit.isEmpty { return explicit }
         if let me = ProcessControl.readLink("/proc/self/exe"), let slash = me.lastIndex(of: "/") {
             let sibling = String(me[..<slash]) + "/tokend-agent"
-            if access(sibling, X_OK) == 0 { return sibling }
+            if FileSystem.isExecutable(sibling) { return sibling }
         }
-        for dir in (ProcessControl.environment("PATH") ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(dir)/tokend-agent"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
+        return FileSystem.findExecutable("tokend-agent")
     }
 
     static func start(_ paths: AgentPaths) throws(TokendError) -> Int32 {

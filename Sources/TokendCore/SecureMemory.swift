@@ -59,6 +59,12 @@ public enum SecureMemory {
         return (pointer, length)
     }
 
+    /// Overwrites memory this type does not own (an environment string, say) with zeros that the compiler
+    /// cannot optimise away.
+    public static func wipe(_ buffer: UnsafeMutableRawBufferPointer) {
+        if let base = buffer.baseAddress { explicit_bzero(base, buffer.count) }
+    }
+
     /// Wipes the whole block, then recycles it.
     static func release(_ pointer: UnsafeMutableRawPointer, capacity: Int) {
         explicit_bzero(pointer, capacity)

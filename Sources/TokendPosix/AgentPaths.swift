@@ -1,4 +1,3 @@
-import Glibc
 import TokendCore
 
 /// Where the agent's socket, lock file and log live, and the checks that make them safe to use: the
@@ -26,7 +25,7 @@ public struct AgentPaths: Sendable, Equatable {
         } else if let runtime = ProcessControl.environment("XDG_RUNTIME_DIR"), runtime.hasPrefix("/") {
             path = runtime + "/tokend/agent.sock"
         } else {
-            path = "/tmp/tokend-\(geteuid())/agent.sock"
+            path = "/tmp/tokend-\(ProcessControl.userID)/agent.sock"
         }
         guard path.hasPrefix("/") else {
             throw TokendError(.agentUnavailable, "socket path \(path) must be absolute")
@@ -41,45 +40,43 @@ public struct AgentPaths: Sendable, Equatable {
 
     /// Creates the directory (0700) when `create` is set and it is missing, then verifies it.
     public func prepareDirectory(create: Bool) throws(TokendError) {
-        if create, mkdir(directory, 0o700) != 0, errno != EEXIST {
-            throw TokendError(.agentUnavailable, "cannot create socket directory \(directory): \(Errno.current)")
+        if create {
+            do { try FileSystem.makeDirectory(directory, permissions: 0o700) } catch {
+                throw TokendError(.agentUnavailable, "cannot create socket directory \(directory): \(error)")
+            }
         }
         try AgentPaths.verifyPrivateDirectory(directory)
     }
 
     /// Refuses a directory that is a symlink, not a directory, owned by another user, or open to others.
     public static func verifyPrivateDirectory(_ path: String) throws(TokendError) {
-        var st = stat()
-        guard lstat(path, &st) == 0 else {
-            throw TokendError(.agentUnavailable, "socket directory \(path): \(Errno.current)")
-        }
-        if st.st_mode & S_IFMT == S_IFLNK {
+        switch PrivateDirectoryProblem.check(path) {
+        case .success: return
+        case .failure(.unreadable(let error)):
+            throw TokendError(.agentUnavailable, "socket directory \(path): \(error)")
+        case .failure(.symlink):
             throw TokendError(.agentUnavailable, "socket directory \(path) is a symlink; refusing to use it")
-        }
-        guard st.st_mode & S_IFMT == S_IFDIR else {
+        case .failure(.notDirectory):
             throw TokendError(.agentUnavailable, "socket directory \(path) is not a directory")
-        }
-        guard st.st_uid == geteuid() else {
-            throw TokendError(
-                .agentUnavailable, "socket directory \(path) is owned by uid \(st.st_uid), not by you (uid \(geteuid())); refusing to use it")
-        }
-        let mode = st.st_mode & 0o7777
-        guard mode & 0o077 == 0 else {
+        case .failure(.foreignOwner(let uid)):
             throw TokendError(
                 .agentUnavailable,
-                "socket directory \(path) has mode \(String(mode, radix: 8)); it must be 700 (fix: chmod 700 \(path))")
+                "socket directory \(path) is owned by uid \(uid), not by you (uid \(ProcessControl.userID)); refusing to use it")
+        case .failure(.openToOthers(let permissions)):
+            throw TokendError(
+                .agentUnavailable,
+                "socket directory \(path) has mode \(permissions); it must be 700 (fix: chmod 700 \(path))")
         }
     }
 
     /// Verifies that the socket, when it exists, is a socket of ours and not a symlink.
     public func verifySocket() throws(TokendError) {
-        var st = stat()
-        guard lstat(socket, &st) == 0 else { return }
-        guard st.st_mode & S_IFMT == S_IFSOCK else {
+        guard let status = try? FileStatus.of(socket) else { return }
+        guard status.kind == .socket else {
             throw TokendError(.agentUnavailable, "\(socket) exists and is not a socket; refusing to use it")
         }
-        guard st.st_uid == geteuid() else {
-            throw TokendError(.agentUnavailable, "socket \(socket) is owned by uid \(st.st_uid), not by you; refusing to use it")
+        guard status.owner == ProcessControl.userID else {
+            throw TokendError(.agentUnavailable, "socket \(socket) is owned by uid \(status.owner), not by you; refusing to use it")
         }
     }
 }

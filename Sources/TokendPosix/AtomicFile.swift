@@ -27,10 +27,11 @@ public enum AtomicFile {
         try dir.sync()
     }
 
-    /// The whole content of a file, or nil when it does not exist.
-    public static func read(_ path: String, limit: Int) throws(Errno) -> [UInt8]? {
+    /// The whole content of a file, or nil when it does not exist. A symlink is refused unless
+    /// `followingSymlinks` (a dotfile may well be one).
+    public static func read(_ path: String, limit: Int, followingSymlinks: Bool = false) throws(Errno) -> [UInt8]? {
         let fd: FileDescriptor
-        do throws(Errno) { fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW) } catch {
+        do throws(Errno) { fd = try FileDescriptor.open(path, O_RDONLY | (followingSymlinks ? 0 : O_NOFOLLOW)) } catch {
             if error == .notFound { return nil }
             throw error
         }
@@ -45,19 +46,6 @@ public enum AtomicFile {
             bytes += chunk[0..<n]
             if bytes.count > limit { throw Errno(EFBIG) }
         }
-    }
-
-    /// Device, inode, size and modification time: enough to tell that a file was replaced or changed.
-    public struct Identity: Equatable, Sendable {
-        var device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
-    }
-
-    public static func identity(_ path: String) -> Identity? {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return nil }
-        return Identity(
-            device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size), seconds: st.st_mtim.tv_sec,
-            nanoseconds: st.st_mtim.tv_nsec)
     }
 
     /// Creates a directory (and its parents) with mode 0700 for the last component, then checks it is a

@@ -51,8 +51,7 @@ public enum ProcessControl {
     public static func exitStatus(of pid: Int32) -> Int32? {
         var status: Int32 = 0
         guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
-        // WIFEXITED/WEXITSTATUS are macros: a normal exit has the low 7 bits clear.
-        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return decodeStatus(status)
     }
 
     public static func environment(_ key: String) -> String? {
@@ -70,6 +69,13 @@ public enum ProcessControl {
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
+
+    /// Seconds since the Unix epoch, rounded up to a whole second.
+    public static func wallClockCeilingSeconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) + (ts.tv_nsec > 0 ? 1 : 0)
+    }
 }
 
 /// SIGTERM, SIGINT and SIGHUP delivered through a descriptor (see tk_signalfd_for_termination).
@@ -79,10 +85,16 @@ public final class SignalDescriptor: @unchecked Sendable {
     /// Must be created before any other thread starts, so that every thread has the signals blocked.
     public init() throws(Errno) { fd = FileDescriptor(try retrying { tk_signalfd_for_termination() }) }
 
-    /// The next pending signal number, or nil.
-    public func next() -> Int32? {
+    public struct Signal: Sendable, Equatable, CustomStringConvertible {
+        public let number: Int32
+        public static let hangup = Signal(number: SIGHUP)
+        public var description: String { String(number) }
+    }
+
+    /// The next pending signal, or nil.
+    public func next() -> Signal? {
         let signal = tk_signalfd_read(fd.rawValue)
-        return signal > 0 ? signal : nil
+        return signal > 0 ? Signal(number: signal) : nil
     }
 }
 
@@ -93,4 +105,54 @@ extension ProcessControl {
 
 extension ProcessControl {
     public static var pid: Int32 { getpid() }
+    public static var userID: UInt32 { geteuid() }
+
+    public static func exit(_ status: Int32) -> Never { Glibc.exit(status) }
+
+    /// Sends `signal` to `pid` (0 only checks that it exists and may be signalled).
+    public static func send(_ signal: Int32, to pid: Int32) throws(Errno) {
+        _ = try retrying { kill(pid, signal) }
+    }
+
+    /// Whether `pid` names no process of ours any more: none at all, not ours to signal (the pid was
+    /// reused), or a zombie waiting for its parent.
+    public static func isGone(_ pid: Int32) -> Bool {
+        guard pid > 0, (try? send(0, to: pid)) != nil else { return true }
+        // /proc/PID/stat: "PID (COMM) STATE …"; COMM may itself hold parentheses, so look for the last one.
+        guard let stat = try? AtomicFile.read("/proc/\(pid)/stat", limit: 4096),
+            let close = stat.lastIndex(of: UInt8(ascii: ")")), close + 2 < stat.count
+        else { return true }
+        return stat[close + 2] == UInt8(ascii: "Z")
+    }
+
+    public static func unsetEnvironment(_ name: String) { unsetenv(name) }
+
+    /// Calls `body` with each `KEY=VALUE` string of the environment, without its NUL and without copying it
+    /// into a String (a value may be a secret).
+    public static func forEachEnvironmentEntry(_ body: (UnsafeMutableRawBufferPointer) -> Void) {
+        // environ is NULL when the environment is empty (`env -i tokend exec …`).
+        var entry: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
+        while let pointer = entry?.pointee {
+            body(UnsafeMutableRawBufferPointer(start: pointer, count: strlen(pointer)))
+            entry! += 1
+        }
+    }
+
+    /// Replaces this process with `command`, searched in PATH as execvp(3) does, with exactly the environment
+    /// in `environment`: `KEY=VALUE` strings, each ending in NUL. The strings are used in place (putenv keeps
+    /// them, no copy), so a secret among them stays in memory its owner wipes. Returns only on failure.
+    public static func replace(with command: [String], environment: SecretBytes) -> Errno {
+        var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        return environment.withUnsafeMutableBytes { raw -> Errno in
+            clearenv()
+            var start = 0
+            for (i, byte) in raw.enumerated() where byte == 0 {
+                putenv((raw.baseAddress! + start).assumingMemoryBound(to: CChar.self))
+                start = i + 1
+            }
+            execvp(argv[0]!, &argv)
+            return Errno.current
+        }
+    }
 }

@@ -54,6 +54,40 @@ public enum UnixSocket {
         _ = setsockopt(fd.rawValue, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
+    /// What a socket handed to this process is, so it can be checked before use.
+    public struct Description: Sendable, Equatable {
+        public var isStream: Bool
+        public var isListening: Bool
+        /// The bound path for an AF_UNIX socket bound to one; "" for an unbound or abstract one; nil for
+        /// another family.
+        public var unixPath: String?
+    }
+
+    /// Describes `fd`, or nil when it is not a socket at all.
+    public static func describe(_ fd: FileDescriptor) -> Description? {
+        guard let status = try? fd.status(), status.kind == .socket else { return nil }
+        func option(_ name: Int32) -> Int32? {
+            var value: Int32 = 0
+            var size = socklen_t(MemoryLayout<Int32>.size)
+            return getsockopt(fd.rawValue, SOL_SOCKET, name, &value, &size) == 0 ? value : nil
+        }
+        var address = sockaddr_un()
+        var length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd.rawValue, $0, &length) }
+        }
+        var path: String?
+        if named == 0 && address.sun_family == sa_family_t(AF_UNIX) {
+            let text = withUnsafeBytes(of: address.sun_path) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            path = text.hasPrefix("/") ? text : ""
+        }
+        return Description(
+            isStream: option(SO_TYPE) == Int32(SOCK_STREAM.rawValue), isListening: option(SO_ACCEPTCONN) == 1,
+            unixPath: path)
+    }
+
     /// Whether something accepts connections at `path` right now.
     public static func isLive(_ path: String) -> Bool {
         (try? connect(to: path)) != nil

@@ -1,5 +1,4 @@
 import Age
-import Glibc
 import TokendCore
 import TokendPosix
 
@@ -17,7 +16,7 @@ public final class AgeFileStore: SecretStore, @unchecked Sendable {
     var identity: X25519Identity?
     var entries: [SecretName: StoredSecret] = [:]
     /// The vault file as last read or written; a different file on disk is reloaded before use.
-    var loaded: AtomicFile.Identity?
+    var loaded: FileStatus?
     var failedUnlocks = 0
     var unlockNotBefore = 0.0
     public private(set) var lastUse = ProcessControl.monotonicSeconds()
@@ -40,7 +39,7 @@ public final class AgeFileStore: SecretStore, @unchecked Sendable {
         return (ProcessControl.environment("HOME") ?? "/") + "/.local/share/tokend"
     }
 
-    var isInitialized: Bool { AtomicFile.identity(identityPath) != nil }
+    var isInitialized: Bool { (try? FileStatus.of(identityPath)) != nil }
 
     public func state() -> StoreState {
         if identity != nil { return .ready }
@@ -67,7 +66,7 @@ public final class AgeFileStore: SecretStore, @unchecked Sendable {
 
     /// Decrypts vault.age into `entries` (an absent vault is an empty one).
     func loadVault(_ identity: X25519Identity) throws(TokendError) {
-        let before = AtomicFile.identity(vaultPath)
+        let before = (try? FileStatus.of(vaultPath))
         guard let file = try readFile(vaultPath, what: "the vault") else {
             entries = [:]
             loaded = nil
@@ -97,13 +96,13 @@ public final class AgeFileStore: SecretStore, @unchecked Sendable {
 
     /// Picks up a vault changed on disk by someone else (another tool, a restore) before using it.
     func refresh(_ identity: X25519Identity) throws(TokendError) {
-        if AtomicFile.identity(vaultPath) != loaded { try loadVault(identity) }
+        if (try? FileStatus.of(vaultPath)) != loaded { try loadVault(identity) }
     }
 
     /// Runs `body` with vault.lock held, so that writers from several processes never interleave.
     func withWriteLock<T>(_ body: () throws(TokendError) -> T) throws(TokendError) -> T {
         let fd: FileDescriptor
-        do { fd = try FileDescriptor.open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600) } catch {
+        do { fd = try FileDescriptor.openLockFile(lockPath) } catch {
             throw TokendError(.storeUnavailable, "cannot open \(lockPath): \(error)")
         }
         let deadline = ProcessControl.monotonicSeconds() + 5
@@ -131,7 +130,7 @@ public final class AgeFileStore: SecretStore, @unchecked Sendable {
             throw TokendError(.storeUnavailable, "cannot write \(vaultPath): \(error); the previous vault is intact")
         }
         entries = candidate
-        loaded = AtomicFile.identity(vaultPath)
+        loaded = (try? FileStatus.of(vaultPath))
     }
 
     // MARK: SecretStore

@@ -1,5 +1,4 @@
 import CLibsecret
-import Glibc
 import Synchronization
 import TokendCore
 import TokendPosix
@@ -40,10 +39,9 @@ public final class SecretServiceStore: SecretStore, @unchecked Sendable {
     /// Without a bus address and without `$XDG_RUNTIME_DIR/bus`, GLib would try to autolaunch a bus through
     /// X11; that is never wanted, so the store is unavailable without asking.
     static func sessionBusProblem() -> String? {
-        if let address = getenv("DBUS_SESSION_BUS_ADDRESS"), address.pointee != 0 { return nil }
-        if let runtime = getenv("XDG_RUNTIME_DIR") {
-            var st = stat()
-            if stat(String(cString: runtime) + "/bus", &st) == 0 { return nil }
+        if let address = ProcessControl.environment("DBUS_SESSION_BUS_ADDRESS"), !address.isEmpty { return nil }
+        if let runtime = ProcessControl.environment("XDG_RUNTIME_DIR"), (try? FileStatus.following(runtime + "/bus")) != nil {
+            return nil
         }
         return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
     }

@@ -1,4 +1,3 @@
-import Glibc
 import TokendAgent
 import TokendCore
 import TokendPosix
@@ -19,7 +18,7 @@ let usage = """
 
 func fail(_ message: String, _ code: ExitCode) -> Never {
     AgentCommandLine.printError(message)
-    exit(code.rawValue)
+    ProcessControl.exit(code.rawValue)
 }
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -51,8 +50,8 @@ while !arguments.isEmpty {
     case "--idle-lock":
         guard let seconds = DurationParser.seconds(value()) else { fail("--idle-lock needs a duration such as 15m", .usage) }
         numbers[flag] = Double(seconds)
-    case "--version": AgentCommandLine.printOut("tokend-agent \(agentVersion) (protocol 1)\n"); exit(0)
-    case "--help", "-h": AgentCommandLine.printOut(usage); exit(0)
+    case "--version": AgentCommandLine.printOut("tokend-agent \(agentVersion) (protocol 1)\n"); ProcessControl.exit(0)
+    case "--help", "-h": AgentCommandLine.printOut(usage); ProcessControl.exit(0)
     default: fail("unknown argument \(flag)\n\(usage)", .usage)
     }
 }
@@ -89,14 +88,14 @@ if let activation {
     }
     configuration.paths = AgentPaths(socket: activation.path)
 } else if !foreground {
-    exit(AgentCommandLine.detach(configuration).rawValue)
+    ProcessControl.exit(AgentCommandLine.detach(configuration).rawValue)
 }
 do {
     switch try Agent.run(configuration, passedListener: activation?.listener) {
-    case .stopped: exit(0)
+    case .stopped: ProcessControl.exit(0)
     case .alreadyRunning:
         AgentCommandLine.printError("another tokend-agent is already running on \(configuration.paths.socket)")
-        exit(0)
+        ProcessControl.exit(0)
     }
 } catch {
     fail(error.message, error.code.exitCode)

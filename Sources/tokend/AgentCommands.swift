@@ -8,7 +8,7 @@ enum AgentCommands {
         guard parsed.positionals.isEmpty else { throw .usage("usage: tokend status [--json]") }
         let response = try context.call(Request(op: .status))
         if parsed.switches.contains("--json") {
-            _ = Output.write(1, response.object.line)
+            _ = Output.out(response.object.line)
             Output.out("\n")
             return
         }

@@ -1,4 +1,3 @@
-import Glibc
 import TokendCore
 import TokendPosix
 import TokendProtocol
@@ -32,7 +31,7 @@ struct Assignment {
         let text = SecretBytes(capacity: 4096)
         let complete: Bool
         do {
-            let fd = try FileDescriptor.open(path, O_RDONLY)
+            let fd = try FileDescriptor.openForReading(path)
             complete = try fd.readAll(into: text, limit: Limits.maxValueBytes)
         } catch {
             throw CommandFailure(.failure, "cannot read \(path): \(error)")

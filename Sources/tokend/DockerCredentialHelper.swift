@@ -114,7 +114,7 @@ enum DockerCredentialHelper {
             throw CommandFailure(.failure, "the value of docker/\(NameSegment.encode(key)) is not UTF-8 text, which docker's JSON cannot carry; not sent")
         }
         out.append(0x0A)
-        guard Output.write(1, out) else { throw CommandFailure(.failure, "cannot write to standard output") }
+        guard Output.out(out) else { throw CommandFailure(.failure, "cannot write to standard output") }
     }
 
     static func erase(_ context: Context) throws(CommandFailure) {

@@ -1,4 +1,3 @@
-import Glibc
 import TokendCore
 import TokendPosix
 import TokendProtocol
@@ -42,8 +41,6 @@ enum DoctorCommand {
         if findings.contains(where: { $0.status == .fail }) { throw CommandFailure(.failure, "some checks failed") }
     }
 
-    static func mode(_ st: stat) -> String { String(st.st_mode & 0o7777, radix: 8) }
-
     static func runtimeDirectory(_ context: Context) -> Finding {
         let topic = "runtime dir"
         if context.socketFlag != nil || !(ProcessControl.environment("TOKEND_SOCKET") ?? "").isEmpty {
@@ -51,15 +48,14 @@ enum DoctorCommand {
         }
         guard let dir = ProcessControl.environment("XDG_RUNTIME_DIR"), dir.hasPrefix("/") else {
             return Finding(
-                status: .warn, topic: topic, text: "XDG_RUNTIME_DIR is not set, so the socket is under /tmp/tokend-\(geteuid())",
-                fix: "log in through a session that sets it (pam_systemd), or export XDG_RUNTIME_DIR=/run/user/\(geteuid()) when that directory exists")
+                status: .warn, topic: topic, text: "XDG_RUNTIME_DIR is not set, so the socket is under /tmp/tokend-\(ProcessControl.userID)",
+                fix: "log in through a session that sets it (pam_systemd), or export XDG_RUNTIME_DIR=/run/user/\(ProcessControl.userID) when that directory exists")
         }
         return privateDirectory(dir, topic: topic, what: "the runtime directory")
     }
 
     static func socketDirectory(_ paths: AgentPaths) -> Finding {
-        var st = stat()
-        guard lstat(paths.directory, &st) == 0 else {
+        guard (try? FileStatus.of(paths.directory)) != nil else {
             return Finding(status: .ok, topic: "socket dir", text: "\(paths.directory) does not exist yet; it is created (mode 700) with the agent")
         }
         return privateDirectory(paths.directory, topic: "socket dir", what: "the socket")
@@ -67,43 +63,39 @@ enum DoctorCommand {
 
     /// A directory that must be ours, mode 700 and not a symlink.
     static func privateDirectory(_ dir: String, topic: String, what: String) -> Finding {
-        var st = stat()
-        guard lstat(dir, &st) == 0 else {
-            return Finding(status: .fail, topic: topic, text: "\(dir): \(Errno.current)", fix: "mkdir -m 700 \(dir)")
-        }
-        if st.st_mode & S_IFMT == S_IFLNK {
+        switch PrivateDirectoryProblem.check(dir) {
+        case .success(let status):
+            return Finding(status: .ok, topic: topic, text: "\(dir) (mode \(status.permissionsText), yours)")
+        case .failure(.unreadable(let error)):
+            return Finding(status: .fail, topic: topic, text: "\(dir): \(error)", fix: "mkdir -m 700 \(dir)")
+        case .failure(.symlink):
             return Finding(status: .fail, topic: topic, text: "\(dir) is a symlink, which tokend refuses to follow", fix: "rm \(dir)")
-        }
-        guard st.st_mode & S_IFMT == S_IFDIR else {
+        case .failure(.notDirectory):
             return Finding(status: .fail, topic: topic, text: "\(dir) is not a directory", fix: "rm \(dir)")
-        }
-        guard st.st_uid == geteuid() else {
+        case .failure(.foreignOwner(let uid)):
             return Finding(
-                status: .fail, topic: topic, text: "\(dir) belongs to uid \(st.st_uid), not to you (uid \(geteuid()))",
+                status: .fail, topic: topic, text: "\(dir) belongs to uid \(uid), not to you (uid \(ProcessControl.userID))",
                 fix: "have its owner or root remove it")
-        }
-        guard st.st_mode & 0o077 == 0 else {
+        case .failure(.openToOthers(let permissions)):
             return Finding(
-                status: .fail, topic: topic, text: "\(dir) has mode \(mode(st)), so other users could reach \(what)",
+                status: .fail, topic: topic, text: "\(dir) has mode \(permissions), so other users could reach \(what)",
                 fix: "chmod 700 \(dir)")
         }
-        return Finding(status: .ok, topic: topic, text: "\(dir) (mode \(mode(st)), yours)")
     }
 
     static func socket(_ paths: AgentPaths) -> Finding {
-        var st = stat()
-        guard lstat(paths.socket, &st) == 0 else {
+        guard let status = try? FileStatus.of(paths.socket) else {
             return Finding(status: .skip, topic: "socket", text: "\(paths.socket) does not exist")
         }
-        guard st.st_mode & S_IFMT == S_IFSOCK else {
+        guard status.kind == .socket else {
             return Finding(status: .fail, topic: "socket", text: "\(paths.socket) is not a socket", fix: "rm \(paths.socket)")
         }
-        guard st.st_mode & 0o077 == 0 else {
+        guard !status.isOpenToOthers else {
             return Finding(
-                status: .warn, topic: "socket", text: "\(paths.socket) has mode \(mode(st)); only its directory keeps others out",
+                status: .warn, topic: "socket", text: "\(paths.socket) has mode \(status.permissionsText); only its directory keeps others out",
                 fix: "chmod 600 \(paths.socket) (SocketMode=0600 in tokend.socket)")
         }
-        return Finding(status: .ok, topic: "socket", text: "\(paths.socket) (mode \(mode(st)))")
+        return Finding(status: .ok, topic: "socket", text: "\(paths.socket) (mode \(status.permissionsText))")
     }
 
     /// Connects without starting anything first, so that the line can say whether an agent was running.
@@ -272,10 +264,10 @@ enum DoctorCommand {
     /// git's effective credential.helper list (an empty value resets it), and whether it reaches tokend.
     static func gitHelper() -> Finding {
         let topic = "git helper"
-        guard let git = ChildProcess.find("git") else {
+        guard let git = FileSystem.findExecutable("git", fallback: "/usr/bin:/bin") else {
             return Finding(status: .skip, topic: topic, text: "git is not installed")
         }
-        let output = ChildProcess.output(git, ["config", "--get-all", "credential.helper"]) ?? ""
+        let output = Git.output(git, ["config", "--get-all", "credential.helper"]) ?? ""
         var helpers: [String] = []
         for value in output.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
             if value.isEmpty { helpers.removeAll() } else { helpers.append(String(value)) }
@@ -286,7 +278,7 @@ enum DoctorCommand {
                 status: .warn, topic: topic, text: "git does not ask tokend (credential.helper: \(shown))",
                 fix: "git config --global credential.helper tokend")
         }
-        guard let helper = ChildProcess.find("git-credential-tokend") else {
+        guard let helper = FileSystem.findExecutable("git-credential-tokend", fallback: "/usr/bin:/bin") else {
             let dir = ProcessControl.readLink("/proc/self/exe").map { String($0[..<($0.lastIndex(of: "/") ?? $0.endIndex)]) } ?? "~/.local/bin"
             return Finding(
                 status: .fail, topic: topic, text: "credential.helper is \(shown) but git-credential-tokend is not on PATH",
@@ -296,63 +288,16 @@ enum DoctorCommand {
     }
 
     static func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 20 {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes += chunk[..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        (try? AtomicFile.read(path, limit: 1 << 20, followingSymlinks: true))?.map { String(decoding: $0, as: UTF8.self) }
     }
 }
 
-/// Running a small program and reading its output, for the checks that ask another tool (git).
-enum ChildProcess {
-    static func find(_ name: String) -> String? {
-        for dir in (ProcessControl.environment("PATH") ?? "/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(dir)/\(name)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
-    }
-
-    /// Standard output of `path arguments` (stdin and stderr on /dev/null), or nil when it could not run or
-    /// exited with a status above 1 (git config says 1 for "no such key").
-    static func output(_ path: String, _ arguments: [String]) -> String? {
-        var pipeFds: [Int32] = [0, 0]
-        guard pipe(&pipeFds) == 0 else { return nil }
-        for fd in pipeFds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipeFds[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let spawned = argv.withUnsafeBufferPointer { posix_spawn(&pid, path, &actions, nil, $0.baseAddress!, environ) }
-        close(pipeFds[1])
-        defer { close(pipeFds[0]) }
-        guard spawned == 0 else { return nil }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(pipeFds[0], &chunk, chunk.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes += chunk[..<n]
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exited = status & 0x7f == 0
-        let code = (status >> 8) & 0xff
-        guard exited, code <= 1 else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
+/// git's answers, for the git helper check.
+enum Git {
+    /// Standard output of `git arguments`, or nil when it could not run or exited with a status above 1
+    /// (git config says 1 for "no such key").
+    static func output(_ git: String, _ arguments: [String]) -> String? {
+        guard let result = try? ChildProcess.run(git, arguments), result.status <= 1 else { return nil }
+        return String(decoding: result.output, as: UTF8.self)
     }
 }

@@ -1,5 +1,5 @@
-import Glibc
 import TokendCore
+import TokendPosix
 
 /// `tokend exec`: resolves every variable, then becomes the command (execvp), so the command keeps this
 /// pid, the terminal, the signals and the exit status, and no tokend process stays behind.
@@ -55,41 +55,25 @@ enum ExecCommand {
     /// and 126 if it could not be run: the statuses of sh and env(1), which ExitCode does not cover.
     static func execute(_ command: [String], _ variables: [ResolvedVariable], only: Bool) -> Never {
         let keys = Set(variables.map(\.key))
-        // Every string of the new environment, NUL-terminated, in one block of secret memory: putenv keeps
-        // these very bytes (no copy), and if exec fails they are wiped with the block.
+        // Every string of the new environment, NUL-terminated, in one block of secret memory: the new process
+        // gets these very bytes (no copy), and if exec fails they are wiped with the block.
         let block = SecretBytes(capacity: 4096)
-        var offsets: [Int] = []
-        // environ is NULL when the environment is empty (`env -i tokend exec …`).
-        var entry: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
-        while let pointer = entry?.pointee {
-            let length = strlen(pointer)
-            let bytes = UnsafeRawBufferPointer(start: pointer, count: length)
-            if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
-                let key = String(decoding: bytes[..<eq], as: UTF8.self)
-                if !keys.contains(key) && (!only || minimalEnvironment.contains(key) || key.hasPrefix("LC_")) {
-                    offsets.append(block.count)
-                    block.append(UnsafeRawBufferPointer(start: pointer, count: length + 1))
-                }
+        ProcessControl.forEachEnvironmentEntry { entry in
+            guard let eq = entry.firstIndex(of: UInt8(ascii: "=")) else { return }
+            let key = String(decoding: entry[..<eq], as: UTF8.self)
+            if !keys.contains(key) && (!only || minimalEnvironment.contains(key) || key.hasPrefix("LC_")) {
+                block.append(UnsafeRawBufferPointer(entry))
+                block.append(0)
             }
-            entry! += 1
         }
         for variable in variables {
-            offsets.append(block.count)
             block.append(text: variable.key)
             block.append(UInt8(ascii: "="))
             block.append(variable.value)
             block.append(0)
         }
-        var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
-        let failure: Int32 = block.withUnsafeMutableBytes { raw in
-            // execvp runs the command with `environ`, and searches the new environment's PATH, as env(1) does.
-            clearenv()
-            for offset in offsets { putenv((raw.baseAddress! + offset).assumingMemoryBound(to: CChar.self)) }
-            execvp(argv[0]!, &argv)
-            return errno
-        }
-        for pointer in argv { free(pointer) }
-        Output.err("tokend: cannot run \(command[0]): \(String(cString: strerror(failure)))\n")
-        exit(failure == ENOENT ? 127 : 126)
+        let failure = ProcessControl.replace(with: command, environment: block)
+        Output.err("tokend: cannot run \(command[0]): \(failure)\n")
+        ProcessControl.exit(failure == .notFound ? 127 : 126)
     }
 }

@@ -1,5 +1,5 @@
-import Glibc
 import TokendCore
+import TokendPosix
 
 /// `tokend export`, the half that runs as a process. The shell function of `tokend shell-init` calls it with
 /// `--shell SHELL` and the variables it set earlier (`--tracked VAR=DEADLINE`, names and times only), and
@@ -39,7 +39,7 @@ enum ExportCommand {
             values: ["--ttl", "--shell"], switches: ["--clear", "--list"], repeated: ["--tracked"])
         guard let shellName = parsed.values["--shell"]?.first else { throw .usage(needsShellInit) }
         guard let shell = Shell(rawValue: shellName) else { throw .usage("--shell takes bash, zsh or fish") }
-        guard !Output.isTerminal(1) else {
+        guard !Output.stdoutIsTerminal else {
             throw .usage("tokend export --shell prints shell code holding the values, for the shell function of tokend shell-init to read: not for a terminal")
         }
         var tracked = try (parsed.values["--tracked"] ?? []).map(parseTracked)
@@ -78,7 +78,7 @@ enum ExportCommand {
             }
             emitState(tracked, shell, into: code)
         }
-        guard Output.write(1, code) else { throw CommandFailure(.failure, "cannot write to standard output") }
+        guard Output.out(code) else { throw CommandFailure(.failure, "cannot write to standard output") }
     }
 
     static func parseTTL(_ text: String?) throws(CommandFailure) -> Int64 {
@@ -100,11 +100,7 @@ enum ExportCommand {
 
     /// Now, rounded up to a whole second: the shells' clocks count whole seconds, and a variable must live
     /// for at least its TTL.
-    static func ceilingNow() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) + (ts.tv_nsec > 0 ? 1 : 0)
-    }
+    static func ceilingNow() -> Int64 { ProcessControl.wallClockCeilingSeconds() }
 
     static func listing(_ tracked: [Tracked], now: Int64) -> String {
         var rows = [["VARIABLE", "EXPIRES", "REMAINING"]]

@@ -151,7 +151,7 @@ enum GitCredentialHelper {
             out.append(refresh.value)
             out.append(0x0A)
         }
-        guard Output.write(1, out) else { throw CommandFailure(.failure, "cannot write to standard output") }
+        guard Output.out(out) else { throw CommandFailure(.failure, "cannot write to standard output") }
     }
 
     /// Stores what git approved. A value equal to the one stored is left alone, so that a secret put by hand

@@ -1,4 +1,3 @@
-import Glibc
 import TokendCore
 import TokendPosix
 import TokendProtocol
@@ -71,7 +70,7 @@ enum HelperIO {
     /// All of standard input, at most `limit` bytes.
     static func readInput(limit: Int) throws(CommandFailure) -> SecretBytes {
         let input = SecretBytes(capacity: 4096)
-        let stdin = FileDescriptor(dup(0))
+        let stdin = FileDescriptor.standardInput
         let complete: Bool
         do { complete = try stdin.readAll(into: input, limit: limit) } catch {
             throw CommandFailure(.failure, "cannot read standard input: \(error)")

@@ -1,4 +1,3 @@
-import Glibc
 import TokendCore
 import TokendPosix
 
@@ -10,11 +9,15 @@ enum Passphrase {
     static func read(_ values: [String: [String]], prompt: String, confirm: Bool) throws(CommandFailure) -> SecretBytes {
         if let fdText = values["--passphrase-fd"]?.first {
             guard let fd = Int32(fdText), fd >= 0 else { throw .usage("--passphrase-fd needs a descriptor number") }
-            return try readAll(FileDescriptor(dup(fd)), what: "descriptor \(fd)")
+            let input: FileDescriptor
+            do { input = try FileDescriptor.duplicate(of: fd) } catch {
+                throw CommandFailure(.usage, "--passphrase-fd \(fd): \(error)")
+            }
+            return try readAll(input, what: "descriptor \(fd)")
         }
         if let path = values["--passphrase-file"]?.first {
             let fd: FileDescriptor
-            do { fd = try FileDescriptor.open(path, O_RDONLY) } catch {
+            do { fd = try FileDescriptor.openForReading(path) } catch {
                 throw CommandFailure(.usage, "cannot open \(path): \(error)")
             }
             return try readAll(fd, what: path)

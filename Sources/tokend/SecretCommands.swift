@@ -1,4 +1,3 @@
-import Glibc
 import TokendCore
 import TokendPosix
 import TokendProtocol
@@ -13,8 +12,8 @@ enum SecretCommands {
         let response = try callOfferingUnlock(context, request)
         let value: SecretBytes
         do { value = try response.value() } catch { throw CommandFailure(error) }
-        guard Output.write(1, value) else { throw CommandFailure(.failure, "cannot write to standard output") }
-        if Output.isTerminal(1) { Output.out("\n") }
+        guard Output.out(value) else { throw CommandFailure(.failure, "cannot write to standard output") }
+        if Output.stdoutIsTerminal { Output.out("\n") }
     }
 
     /// A locked vault met at a terminal: ask for the passphrase, unlock, and try once more. A tool speaking
@@ -24,7 +23,7 @@ enum SecretCommands {
         do throws(TokendError) {
             return try client.call(request)
         } catch {
-            guard error.code == .locked, Output.isTerminal(0), Terminal.isAvailable,
+            guard error.code == .locked, Output.stdinIsTerminal, Terminal.isAvailable,
                 (try? client.call(Request(op: .status)))?.object.string("store") == "file",
                 let passphrase = Terminal.readSecret(prompt: "tokend: the vault is locked; passphrase to unlock it: ")
             else { throw CommandFailure(error) }
@@ -78,15 +77,13 @@ enum SecretCommands {
 
     /// Allow-list entries are compared with /proc/PID/exe, which is an absolute path with symlinks resolved.
     static func resolveExecutable(_ path: String) throws(CommandFailure) -> String {
-        guard let resolved = realpath(path, nil) else { throw .usage("--allow \(path): \(Errno.current)") }
-        defer { free(resolved) }
-        return String(cString: resolved)
+        do { return try FileSystem.canonicalPath(path) } catch { throw .usage("--allow \(path): \(error)") }
     }
 
     /// The value from stdin when it is not a terminal (one trailing LF removed unless `raw`), else from a
     /// prompt without echo. Never from argv.
     static func readValue(name: SecretName, raw: Bool) throws(CommandFailure) -> SecretBytes {
-        if Output.isTerminal(0) {
+        if Output.stdinIsTerminal {
             guard let value = Terminal.readSecret(prompt: "Value for \(name): ") else {
                 throw CommandFailure(.usage, "no terminal to prompt on; pipe the value into tokend put")
             }
@@ -94,7 +91,7 @@ enum SecretCommands {
             return value
         }
         let value = SecretBytes(capacity: 4096)
-        let stdin = FileDescriptor(dup(0))
+        let stdin = FileDescriptor.standardInput
         let complete: Bool
         do { complete = try stdin.readAll(into: value, limit: Limits.maxValueBytes + 1) } catch {
             throw CommandFailure(.failure, "cannot read the value from standard input: \(error)")
@@ -139,7 +136,7 @@ enum SecretCommands {
             }
             w.endArray()
             out.append(0x0A)
-            _ = Output.write(1, out)
+            _ = Output.out(out)
             return
         }
         var rows = [["NAME", "OWNER", "EXPIRES", "UPDATED", "ALLOW"]]

@@ -1,4 +1,3 @@
-import Glibc
 import TokendClient
 import TokendCore
 import TokendPosix
@@ -68,7 +67,7 @@ enum VersionHandshake {
     {
         _ = try client.call(Request(op: .stop))
         let deadline = ProcessControl.monotonicSeconds() + stopDeadline
-        while !isGone(old.pid) {
+        while !ProcessControl.isGone(old.pid) {
             guard ProcessControl.monotonicSeconds() < deadline else {
                 throw TokendError(
                     .agentUnavailable,
@@ -87,15 +86,4 @@ enum VersionHandshake {
         return (fresh, identity)
     }
 
-    /// Gone: no such process, not ours to signal (the pid was reused), or a zombie waiting for its parent.
-    static func isGone(_ pid: Int32) -> Bool {
-        guard pid > 0, kill(pid, 0) == 0 else { return true }
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return true }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let n = read(fd, &buffer, buffer.count)
-        guard n > 0, let close = buffer[..<n].lastIndex(of: UInt8(ascii: ")")), close + 2 < n else { return true }
-        return buffer[close + 2] == UInt8(ascii: "Z")
-    }
 }

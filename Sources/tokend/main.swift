@@ -1,4 +1,3 @@
-import Glibc
 import TokendCore
 import TokendPosix
 
@@ -44,18 +43,20 @@ let usage = """
 
     """
 
+// The CLI holds values too (get, exec, export, the credential helpers): no core file, no crash report of its
+// memory.
+ProcessControl.forbidCoreDumps()
+
 // git and docker run their helpers by these names: links to tokend installed next to it.
 switch CommandLine.arguments.first?.split(separator: "/").last {
 case "git-credential-tokend"?:
-    exit(GitCredentialHelper.run(Array(CommandLine.arguments.dropFirst()), Context(socketFlag: nil)))
+    ProcessControl.exit(GitCredentialHelper.run(Array(CommandLine.arguments.dropFirst()), Context(socketFlag: nil)))
 case "docker-credential-tokend"?:
-    exit(DockerCredentialHelper.run(Array(CommandLine.arguments.dropFirst()), Context(socketFlag: nil)))
+    ProcessControl.exit(DockerCredentialHelper.run(Array(CommandLine.arguments.dropFirst()), Context(socketFlag: nil)))
 default:
     break
 }
 
-// The CLI holds values too (get, exec, export): no core file, no crash report of its memory.
-ProcessControl.forbidCoreDumps()
 var arguments = Array(CommandLine.arguments.dropFirst())
 var socketFlag: String?
 while let first = arguments.first, first.hasPrefix("-") {
@@ -64,23 +65,23 @@ while let first = arguments.first, first.hasPrefix("-") {
     case "--socket":
         guard !arguments.isEmpty else {
             Output.err("tokend: --socket needs a value\n")
-            exit(ExitCode.usage.rawValue)
+            ProcessControl.exit(ExitCode.usage.rawValue)
         }
         socketFlag = arguments.removeFirst()
     case "--help", "-h":
         Output.out(usage)
-        exit(0)
+        ProcessControl.exit(0)
     case "--version":
         Output.out("tokend 0.1.0 (protocol 1)\n")
-        exit(0)
+        ProcessControl.exit(0)
     default:
         Output.err("tokend: unknown option \(first)\n\(usage)")
-        exit(ExitCode.usage.rawValue)
+        ProcessControl.exit(ExitCode.usage.rawValue)
     }
 }
 guard !arguments.isEmpty else {
     Output.err(usage)
-    exit(ExitCode.usage.rawValue)
+    ProcessControl.exit(ExitCode.usage.rawValue)
 }
 let command = arguments.removeFirst()
 var rest = Arguments(arguments)
@@ -91,18 +92,18 @@ let commands: [String: (Context, inout Arguments) throws(CommandFailure) -> Void
     "init": VaultCommands.initialize, "unlock": VaultCommands.unlock, "lock": VaultCommands.lock,
     "migrate": VaultCommands.migrate,
     "doctor": DoctorCommand.run,
-    "git-credential": { context, args in exit(GitCredentialHelper.run(args.rest, context)) },
-    "docker-credential": { context, args in exit(DockerCredentialHelper.run(args.rest, context)) },
+    "git-credential": { context, args in ProcessControl.exit(GitCredentialHelper.run(args.rest, context)) },
+    "docker-credential": { context, args in ProcessControl.exit(DockerCredentialHelper.run(args.rest, context)) },
     "exec": ExecCommand.run, "export": ExportCommand.run, "shell-init": ShellInit.run,
 ]
 guard let run = commands[command] else {
     Output.err("tokend: unknown command \(command)\n\(usage)")
-    exit(ExitCode.usage.rawValue)
+    ProcessControl.exit(ExitCode.usage.rawValue)
 }
 do {
     try run(context, &rest)
 } catch {
     Output.err("tokend: \(error.message)\n")
-    exit(error.code.rawValue)
+    ProcessControl.exit(error.code.rawValue)
 }
-exit(0)
+ProcessControl.exit(0)

@@ -22,6 +22,8 @@ int tk_raise_nofile_limit(int wanted);
 void tk_exit_quietly_on_fatal_signals(void);
 int tk_spawn_detached(const char *path, char *const argv[], char *const envp[], const char *stderr_path,
                       int32_t *pid_out);
+int tk_spawn_reading_stdout(const char *path, char *const argv[], char *const envp[], int32_t *pid_out,
+                            int *stdout_out);
 
 enum {
     TK_EPOLL_ADD = 1, TK_EPOLL_DEL = 2, TK_EPOLL_MOD = 3,
