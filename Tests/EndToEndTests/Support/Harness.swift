@@ -15,6 +15,8 @@ final class Harness: @unchecked Sendable {
     static var agent: String { binDir.appendingPathComponent("tokend-agent").path }
     /// The tokend binary as /proc/PID/exe shows it (symlinks resolved).
     static var tokendResolved: String { realpath(tokend, nil).map { String(cString: $0) } ?? tokend }
+    /// Writing to a pipe whose reader has gone is EPIPE for the test that does it, not SIGPIPE for the run.
+    static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
     static var hasKeyring: Bool { ProcessInfo.processInfo.environment["TOKEND_TEST_KEYRING"] == "1" }
 
     let root: URL
@@ -68,9 +70,11 @@ final class Harness: @unchecked Sendable {
         process.standardOutput = outPipe
         process.standardError = errPipe
         process.standardInput = stdin == nil ? FileHandle.nullDevice : inPipe
+        Harness.ignoreBrokenPipes
         try process.run()
         if let stdin {
-            inPipe.fileHandleForWriting.write(stdin)
+            // A program that exits before reading all of its input must fail its own test, not kill the run.
+            do { try inPipe.fileHandleForWriting.write(contentsOf: stdin) } catch {}
             try inPipe.fileHandleForWriting.close()
         }
         let outData = Box(), errData = Box()

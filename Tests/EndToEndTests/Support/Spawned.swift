@@ -30,6 +30,7 @@ final class Spawned {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        Harness.ignoreBrokenPipes
         var child: pid_t = 0
         let rc = posix_spawn(&child, path, &actions, nil, argv, envp)
         guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
