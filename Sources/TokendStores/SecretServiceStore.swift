@@ -19,6 +19,8 @@ public final class SecretServiceStore: SecretStore, @unchecked Sendable {
     static let backoffAfterTimeout = 10.0
 
     static let schemaName = "org.tokend.Secret"
+    static let keyringLocked = TokendError(
+        .locked, "the keyring is locked: unlock its default collection (the login keyring), then try again")
     enum Attribute {
         static let name = "name", owner = "owner", created = "created", updated = "updated"
         static let expires = "expires", note = "note", allow = "allow"
@@ -75,10 +77,10 @@ public final class SecretServiceStore: SecretStore, @unchecked Sendable {
             return TokendError(.timeout, "the Secret Service did not answer \(what) within \(timeout) s")
         }
         if failure.message.contains("locked") {
-            return TokendError(.locked, "the keyring is locked (unlock it, e.g. with gnome-keyring-daemon --unlock)")
+            return SecretServiceStore.keyringLocked
         }
         if failure.domain == secret_error_get_quark() && failure.code == Int32(SECRET_ERROR_IS_LOCKED.rawValue) {
-            return TokendError(.locked, "the keyring is locked")
+            return SecretServiceStore.keyringLocked
         }
         // Forget the connection so that the next call reconnects: the provider may have restarted.
         secret_service_disconnect()
@@ -144,7 +146,7 @@ public final class SecretServiceStore: SecretStore, @unchecked Sendable {
     public func get(_ name: SecretName) throws(TokendError) -> StoredSecret {
         let items = try search([(Attribute.name, name.value)], loadSecrets: true)
         guard let item = newest(items.filter { !$0.locked }) else {
-            if !items.isEmpty { throw TokendError(.locked, "the keyring is locked") }
+            if !items.isEmpty { throw SecretServiceStore.keyringLocked }
             throw TokendError.notFound(name)
         }
         guard let value = item.secret() else { throw TokendError(.locked, "the keyring did not release the value") }
@@ -153,7 +155,7 @@ public final class SecretServiceStore: SecretStore, @unchecked Sendable {
 
     public func put(_ name: SecretName, value: SecretBytes, metadata: SecretMetadata) throws(TokendError) {
         let existing = try search([(Attribute.name, name.value)], loadSecrets: false)
-        if existing.contains(where: \.locked) { throw TokendError(.locked, "the keyring is locked") }
+        if existing.contains(where: \.locked) { throw SecretServiceStore.keyringLocked }
         var stored = metadata
         let now = Timestamp.now()
         stored.created = metadata.created ?? newest(existing)?.metadata.created ?? now
@@ -189,7 +191,7 @@ public final class SecretServiceStore: SecretStore, @unchecked Sendable {
 
     public func remove(_ name: SecretName) throws(TokendError) -> Bool {
         let items = try search([(Attribute.name, name.value)], loadSecrets: false)
-        if items.contains(where: \.locked) { throw TokendError(.locked, "the keyring is locked") }
+        if items.contains(where: \.locked) { throw SecretServiceStore.keyringLocked }
         for item in items { try delete(item) }
         return !items.isEmpty
     }

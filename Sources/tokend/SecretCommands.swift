@@ -123,7 +123,12 @@ enum SecretCommands {
         request.prefix = parsed.positionals.first
         request.owner = parsed.values["--owner"]?.first
         let response = try context.call(request)
-        let items = response.object.objects("items") ?? []
+        // The agent matches a plain string prefix; names are paths, so `ls git` means `git` and `git/…`, not
+        // `github/…`. A prefix ending in `/` already is a whole segment.
+        let items = (response.object.objects("items") ?? []).filter { item in
+            guard let prefix = request.prefix, !prefix.hasSuffix("/"), let name = item.string("name") else { return true }
+            return name == prefix || name.hasPrefix(prefix + "/")
+        }
         if parsed.switches.contains("--json") {
             let out = SecretBytes()
             var w = JSONWriter(into: out)

@@ -49,6 +49,36 @@ import Testing
         #expect(ls.out.contains(#""name":"svc/one","owner":"me""#))
     }
 
+    @Test func initOnAnExistingStoreRefusesBeforeAskingForAPassphrase() throws {
+        let h = try Harness(keyring: false)
+        defer { h.shutdown() }
+        try h.startFileAgent()
+        try h.initVault()
+        // No passphrase flag: a prompt would need a terminal, and the refusal must come first.
+        let again = try h.tokend("init")
+        #expect(again.status == 7)
+        #expect(again.err == "tokend: the encrypted file store already exists (\(h.vaultPath)); use tokend unlock\n")
+    }
+
+    @Test func aPrefixSelectsWholeNameSegments() throws {
+        let h = try Harness(keyring: false)
+        defer { h.shutdown() }
+        try h.startFileAgent()
+        try h.initVault()
+        for name in ["git", "git/https/example.com/alice", "github/pat", "gitlab/ci"] {
+            #expect(try h.tokend("put", name, stdin: Data("v".utf8)).status == 0)
+        }
+        func names(_ arguments: String...) throws -> [String] {
+            let result = try h.run(Harness.tokend, ["ls"] + arguments + ["--json"])
+            let items = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]])
+            return items.compactMap { $0["name"] as? String }
+        }
+        #expect(try names("git") == ["git", "git/https/example.com/alice"])
+        #expect(try names("git/") == ["git/https/example.com/alice"])
+        #expect(try names("gi") == [])
+        #expect(try names() == ["git", "git/https/example.com/alice", "github/pat", "gitlab/ci"])
+    }
+
     @Test func theStockAgeToolOpensTheVaultWithTheIdentityFile() throws {
         let h = try Harness(keyring: false)
         defer { h.shutdown() }
