@@ -18,9 +18,12 @@ public struct JSONError: Error, Sendable, Equatable {
 }
 
 /// A strict, bounded JSON parser (RFC 8259) over one line: UTF-8 only, nesting at most `maxDepth`, numbers
-/// at most 32 characters, duplicate keys rejected.
+/// at most 32 characters, at most `maxMembers` keys per object, duplicate keys rejected.
 public struct JSONParser {
     public static let maxDepth = 8
+    /// No message of the protocol has more than about twenty fields; the cap also keeps the duplicate-key
+    /// check (each key against the ones before it) cheap, so that no line can hold up the I/O thread.
+    public static let maxMembers = 64
     static let maxNumberLength = 32
     let b: UnsafeRawBufferPointer
     var i = 0
@@ -204,6 +207,9 @@ public struct JSONParser {
             let key = JSONText.string(b, range, escaped: escaped)
             if members.contains(where: { $0.key == key }) {
                 throw JSONError(reason: "duplicate key", offset: keyStart)
+            }
+            guard members.count < JSONParser.maxMembers else {
+                throw JSONError(reason: "more than \(JSONParser.maxMembers) keys in an object", offset: keyStart)
             }
             skipSpace()
             guard i < b.count, b[i] == UInt8(ascii: ":") else { throw fail("expected :") }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TokendCore
 import TokendProtocol
@@ -54,6 +55,18 @@ func line(_ text: String) -> SecretBytes { SecretBytes(Array(text.utf8)) }
         } catch {
             #expect(error.error.message == message)
             #expect(error.error.code == (message.hasPrefix("invalid secret name") ? .invalidName : .invalidRequest))
+        }
+    }
+
+    @Test func anObjectWithMoreThanSixtyFourKeysIsRefusedAtTheSixtyFifth() {
+        // "{" then 65 members `"kNN":0` (7 bytes) joined by commas: the 65th key starts at byte 1 + 64 * 8.
+        let members = (0..<65).map { String(format: "\"k%02d\":0", $0) }
+        do {
+            _ = try Request.decode(line("{" + members.joined(separator: ",") + "}"))
+            Issue.record("accepted an object with 65 keys")
+        } catch {
+            #expect(error.error.code == .invalidRequest)
+            #expect(error.error.message == "malformed JSON at byte \(1 + 64 * 8): more than 64 keys in an object")
         }
     }
 
