@@ -3,12 +3,14 @@ import TokendCore
 
 /// Durable replacement of a file: a temp file in the same directory, fsync, rename over the target, fsync of
 /// the directory. Either the old content or the new content is on disk afterwards, never a mix, and once
-/// `replace` returns the new content survives a crash or power loss.
+/// `replace` returns the new content survives a crash or power loss. The temp file has one fixed name
+/// (`PATH.tmp`), so callers serialize writers to a path (the vault's lock file does) and a temp file left by a
+/// writer that was killed is simply overwritten by the next one, never piled up.
 public enum AtomicFile {
     public static func replace(_ path: String, with bytes: [UInt8], mode: mode_t = 0o600) throws(Errno) {
         let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))!
         let directory = String(path[..<slash])
-        let temp = "\(path).tmp-\(getpid())"
+        let temp = path + ".tmp"
         do throws(Errno) {
             let fd = try FileDescriptor.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: mode)
             let failure = bytes.withUnsafeBytes { b -> Errno? in

@@ -126,6 +126,11 @@ public final class AgeFileStore: SecretStore, @unchecked Sendable {
         do { file = try AgeFile.encrypt(plaintext, to: [identity.recipient]) } catch {
             throw TokendError(.internalError, "cannot encrypt the vault: \(error)")
         }
+        // What is written must be readable at the next start: the vault is read back with this cap.
+        guard file.count <= AgeFileStore.maxFileBytes else {
+            throw TokendError(
+                .tooLarge, "the vault would grow past \(AgeFileStore.maxFileBytes / (1024 * 1024)) MiB, the most the agent reads back; nothing changed")
+        }
         do { try AtomicFile.replace(vaultPath, with: file) } catch {
             throw TokendError(.storeUnavailable, "cannot write \(vaultPath): \(error); the previous vault is intact")
         }
