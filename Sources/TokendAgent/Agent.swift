@@ -15,12 +15,20 @@ public enum Agent {
     public static func run(_ configuration: AgentConfiguration, passedListener: FileDescriptor? = nil) throws(TokendError)
         -> Result
     {
+        var configuration = configuration
         ProcessControl.forbidCoreDumps()
         let signals: SignalDescriptor
         do { signals = try SignalDescriptor() } catch {
             throw TokendError(.internalError, "cannot set up signal handling: \(error)")
         }
-        _ = ProcessControl.raiseOpenFileLimit(to: configuration.maxConnections + 64)
+        // Every connection is a descriptor, besides the agent's own few (lock, log, vault, epoll, D-Bus…): a
+        // cap the descriptor limit cannot hold would turn into accept failures instead of a clear `busy`.
+        let ownDescriptors = 64
+        let limit = ProcessControl.raiseOpenFileLimit(to: configuration.maxConnections + ownDescriptors)
+        if limit - ownDescriptors < configuration.maxConnections {
+            configuration.maxConnections = max(1, limit - ownDescriptors)
+            AuditLog.notice("RLIMIT_NOFILE is \(limit): serving at most \(configuration.maxConnections) connections at once")
+        }
 
         let lock: FileDescriptor?
         let listener: FileDescriptor

@@ -36,6 +36,9 @@ final class Server {
     /// Set when the socket file is gone or replaced; the loop then stops (see `checkSocketFile`).
     var lastSocketCheck = 0.0
     let socketFile: FileStatus?
+    /// Set while the listener is out of the epoll set after a failed accept.
+    var acceptResumesAt: Double?
+    static let acceptPause = 0.1
     /// Whether this agent created the socket file (not handed one by systemd), and so must remove it.
     let ownsSocketFile: Bool
 
@@ -65,7 +68,7 @@ final class Server {
     func run() {
         while running {
             let now = ProcessControl.monotonicSeconds()
-            for (token, events) in epoll.wait(timeoutMs: 250) {
+            for (token, events) in epoll.wait(timeoutMs: acceptResumesAt == nil ? 250 : 50) {
                 switch token {
                 case Server.listenerToken: acceptAll()
                 case Server.wakeupToken: wakeup.drain(); deliverCompletions()
@@ -85,6 +88,10 @@ final class Server {
                 }
             }
             enforceDeadlines(now: ProcessControl.monotonicSeconds())
+            if let resume = acceptResumesAt, ProcessControl.monotonicSeconds() >= resume {
+                acceptResumesAt = nil
+                try? epoll.add(listener, .readable, token: Server.listenerToken)
+            }
             if now - lastSocketCheck > 5 {
                 lastSocketCheck = now
                 checkSocketFile()
@@ -127,7 +134,11 @@ final class Server {
                 guard let accepted = try UnixSocket.accept(listener) else { return }
                 fd = accepted
             } catch {
-                AuditLog.notice("accept failed: \(error)")
+                // Out of descriptors (a limit lowered under the agent): the listener stays readable, so it
+                // leaves the epoll set for a moment rather than spin and flood the log.
+                AuditLog.notice("accept failed: \(error); not accepting for \(Int(Server.acceptPause * 1000)) ms")
+                epoll.remove(listener)
+                acceptResumesAt = ProcessControl.monotonicSeconds() + Server.acceptPause
                 return
             }
             guard let credentials = try? UnixSocket.peer(fd) else { continue }

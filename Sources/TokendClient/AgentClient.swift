@@ -56,8 +56,8 @@ public final class AgentClient {
                 throw TokendError(.agentUnavailable, "lost the connection to the agent: \(error)")
             }
             if n == 0 { throw TokendError(.agentUnavailable, "the agent closed the connection") }
-            if buffer.count > Limits.maxLineBytes * 2 {
-                throw TokendError(.internalError, "the agent sent an oversized response")
+            if buffer.count > Limits.maxResponseBytes {
+                throw TokendError(.internalError, "the agent sent a response over \(Limits.maxResponseBytes / (1024 * 1024)) MiB")
             }
         }
     }

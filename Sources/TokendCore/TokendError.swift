@@ -71,6 +71,8 @@ public enum Limits {
     public static let maxValueBytes = 1_048_576
     /// The longest request line: a maximal value in base64 plus room for the other fields.
     public static let maxLineBytes = Base64.encodedCount(maxValueBytes, padded: true) + 64 * 1024
+    /// The longest response a client reads: a `list` grows with the number of secrets and their metadata.
+    public static let maxResponseBytes = 64 * 1024 * 1024
     public static let maxNameBytes = 256
     public static let maxOwnerBytes = 256
     public static let maxNoteBytes = 1024

@@ -42,6 +42,40 @@ import Testing
         withExtendedLifetime(held) {}
     }
 
+    @Test func aDescriptorLimitBelowTheCapLowersTheCapSoClientsAreToldWhy() throws {
+        let h = try Harness(keyring: false)
+        defer { h.shutdown() }
+        // 100 descriptors, 64 of them kept for the agent's own files: at most 36 connections.
+        let start = try h.run("/bin/sh", ["-c", #"ulimit -n 100 && exec "$0" --store file --kdf-log-n 10"#, Harness.agent])
+        #expect(start.status == 0, "\(start.err)")
+        #expect(h.agentLog.contains("RLIMIT_NOFILE is 100: serving at most 36 connections at once"))
+        let held = try (0..<36).map { _ in try SocketClient(path: h.socketPath) }
+        for connection in held { #expect(connection.request(#"{"id":1,"op":"hello"}"#)?.ok == true) }
+        let refused = try SocketClient(path: h.socketPath)
+        #expect(refused.readLine() == #"{"id":null,"ok":false,"error":{"code":"busy","message":"too many connections (limit 36); try again"}}"#)
+        #expect(!h.agentLog.contains("accept failed"))
+        withExtendedLifetime(held) {}
+    }
+
+    @Test func aListOfSeveralMebibytesOfMetadataIsShown() throws {
+        let h = try Harness(keyring: false)
+        defer { h.shutdown() }
+        try h.startFileAgent()
+        try h.initVault()
+        // 25 secrets, each allowing 32 executables with paths of about 3.9 KB: a list answer of over 3 MB.
+        let allow = (0..<32).map { "\"/\(String(repeating: "d", count: 3900))/\($0)\"" }.joined(separator: ",")
+        let client = try SocketClient(path: h.socketPath)
+        for i in 0..<25 {
+            let reply = client.request(#"{"id":\#(i),"op":"put","name":"big/\#(i)","value_b64":"dg==","allow":[\#(allow)]}"#)
+            #expect(reply?.ok == true, "put \(i)")
+        }
+        let ls = try h.tokend("ls", "--json")
+        #expect(ls.status == 0, "\(ls.err)")
+        #expect(ls.stdout.count > 3_000_000)
+        let items = try #require(try JSONSerialization.jsonObject(with: ls.stdout) as? [[String: Any]])
+        #expect(items.count == 25)
+    }
+
     @Test func aRemovedSocketFileStopsTheAgentAndTheNextCallStartsOne() throws {
         let h = try Harness(keyring: false)
         defer { h.shutdown() }
