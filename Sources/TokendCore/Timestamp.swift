@@ -41,7 +41,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             return v
         }
         guard b.count >= 10, let year = num(0, 4), b[4] == UInt8(ascii: "-"), let month = num(5, 2),
-            b[7] == UInt8(ascii: "-"), let day = num(8, 2), (1...12).contains(month), (1...31).contains(day)
+            b[7] == UInt8(ascii: "-"), let day = num(8, 2), (1...12).contains(month),
+            (1...Timestamp.days(inMonth: month, of: year)).contains(day)
         else { return nil }
         var hour = 0, minute = 0, second = 0, offset = 0
         if b.count > 10 {
@@ -60,7 +61,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
                 guard i + 1 == b.count else { return nil }
             } else {
                 guard b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"), i + 6 == b.count,
-                    let oh = num(i + 1, 2), b[i + 3] == UInt8(ascii: ":"), let om = num(i + 4, 2)
+                    let oh = num(i + 1, 2), b[i + 3] == UInt8(ascii: ":"), let om = num(i + 4, 2), oh < 24, om < 60
                 else { return nil }
                 offset = (oh * 3600 + om * 60) * (b[i] == UInt8(ascii: "-") ? -1 : 1)
             }
@@ -74,6 +75,19 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146097 + doe - 719468
         seconds = Int64(days * 86400 + hour * 3600 + minute * 60 + second - offset)
+        // Only what `description` can write back (four-digit years, in UTC) is a time tokend keeps.
+        guard (0...Timestamp.latest.seconds).contains(seconds) else { return nil }
+    }
+
+    /// 9999-12-31T23:59:59Z, the last time with a four-digit year.
+    public static let latest = Timestamp(seconds: 253_402_300_799)
+
+    static func days(inMonth month: Int, of year: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 }
 

@@ -85,7 +85,14 @@ enum DockerCredentialHelper {
             throw CommandFailure(.failure, "no credentials username")
         }
         guard let key = registryKey(serverURL) else { throw CommandFailure(.failure, "no hostname in URL") }
-        let secret = object["Secret"].flatMap(object.secretString) ?? SecretBytes()
+        // As docker's own helpers read it: a missing or null Secret is empty, anything but a string an error.
+        let secret: SecretBytes
+        switch object["Secret"] {
+        case nil, .null?: secret = SecretBytes()
+        case let value?:
+            guard let text = object.secretString(value) else { throw CommandFailure(.failure, "the credentials secret must be a string") }
+            secret = text
+        }
         let name = try secretName(key)
         var metadata = SecretMetadata(owner: owner(key, username), note: note)
         // docker stores again at every login: an unchanged credential is left alone, and a changed one keeps

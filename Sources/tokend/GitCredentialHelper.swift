@@ -38,7 +38,9 @@ struct GitCredential {
         case "username": username = GitCredential.text(input, range)
         case "password": password = GitCredential.secret(input, range)
         case "oauth_refresh_token": refreshToken = GitCredential.secret(input, range)
-        case "password_expiry_utc": passwordExpiry = Int64(GitCredential.text(input, range))
+        // Past 9999 (git's "never", say) a time cannot be written down: kept as no expiry.
+        case "password_expiry_utc":
+            passwordExpiry = Int64(GitCredential.text(input, range)).flatMap { $0 <= Timestamp.latest.seconds ? $0 : nil }
         default: break
         }
     }
@@ -79,7 +81,9 @@ struct GitCredentialNames {
         for item in items where item.name.hasPrefix(prefix) {
             let rest = item.name.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
             guard rest.count == 1 || (rest.count == 2 && rest[1] == GitCredentialNames.refreshMarker),
-                let username = NameSegment.decode(rest[0])
+                let username = NameSegment.decode(rest[0]),
+                // A name can hold an escaped line break, which would add lines of its own to git's answer.
+                !username.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" })
             else { continue }
             latest[username] = max(latest[username] ?? .min, item.metadata.updated?.seconds ?? 0)
         }

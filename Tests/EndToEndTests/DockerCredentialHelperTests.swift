@@ -58,6 +58,7 @@ import Testing
             ("store", #"{"ServerURL":"x.\#(h.prefix).test","Username":"","Secret":"s"}"#, "no credentials username\n"),
             ("store", #"{"Username":"u","Secret":"s"}"#, "no credentials server URL\n"),
             ("store", #"{"ServerURL":"https:///v2/","Username":"u","Secret":"s"}"#, "no hostname in URL\n"),
+            ("store", #"{"ServerURL":"n.\#(h.prefix).test","Username":"u","Secret":5}"#, "the credentials secret must be a string\n"),
             ("frobnicate", "", "docker-credential-tokend: unknown action: frobnicate\n"),
         ]
         for (action, input, expected) in cases {

@@ -52,6 +52,30 @@ import Testing
         #expect(named.out == "")
     }
 
+    @Test func aUserNameWithALineBreakInItsSecretNameIsNeverOffered() throws {
+        let h = try world()
+        defer { h.shutdown() }
+        let host = "inj.\(h.prefix).test"
+        #expect(try h.tokend("put", "git/https/\(host)/alice%0Apassword=evil", stdin: Data("pat-x".utf8)).status == 0)
+        #expect(try h.tokend("put", "git/https/\(host)/bob", stdin: Data("pat-b".utf8)).status == 0)
+        let get = try h.helper("git-credential-tokend", ["get"], stdin: "protocol=https\nhost=\(host)\n\n")
+        #expect(get.status == 0)
+        #expect(get.out == "username=bob\npassword=pat-b\n")
+    }
+
+    @Test func anExpiryPastTheYear9999IsNoExpiry() throws {
+        let h = try world()
+        defer { h.shutdown() }
+        let host = "never.\(h.prefix).test"
+        let store = try h.helper(
+            "git-credential-tokend", ["store"],
+            stdin: "protocol=https\nhost=\(host)\nusername=ann\npassword=pat-n\npassword_expiry_utc=9223372036854775807\n\n")
+        #expect(store.status == 0, "\(store.err)")
+        let ls = try h.tokend("ls", "git/https/\(host)", "--json")
+        #expect(ls.out.contains(#""name":"git/https/\#(host)/ann""#))
+        #expect(!ls.out.contains("expires"))
+    }
+
     @Test func unknownKeysCapabilitiesAndOperationsAreIgnored() throws {
         let h = try world()
         defer { h.shutdown() }

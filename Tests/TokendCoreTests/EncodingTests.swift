@@ -31,6 +31,18 @@ import TokendCore
         #expect(Timestamp(rfc3339: "yesterday") == nil)
     }
 
+    @Test func onlyRealDatesThatCanBeWrittenBackParse() {
+        #expect(Timestamp(rfc3339: "2024-02-29")?.description == "2024-02-29T00:00:00Z")
+        #expect(Timestamp(rfc3339: "2023-02-29") == nil)
+        #expect(Timestamp(rfc3339: "2999-02-31") == nil)
+        #expect(Timestamp(rfc3339: "2027-04-31") == nil)
+        #expect(Timestamp(rfc3339: "9999-12-31T23:59:59Z") == Timestamp.latest)
+        // Year 10000 in UTC, which no four-digit year can write back.
+        #expect(Timestamp(rfc3339: "9999-12-31T23:59:59-23:59") == nil)
+        #expect(Timestamp(rfc3339: "2027-01-31T00:00:00+24:00") == nil)
+        #expect(Timestamp(rfc3339: "2027-01-31T00:00:00-00:99") == nil)
+    }
+
     @Test func durationsParse() {
         #expect(DurationParser.seconds("90s") == 90)
         #expect(DurationParser.seconds("15m") == 900)
