@@ -12,6 +12,9 @@ public struct AgentConfiguration: Sendable {
     /// How long a value fetched from the store is served from memory; 0 disables the cache.
     public var cacheTTL: Double = 60
     public var maxConnections = 4096
+    /// What all connections together may hold in unfinished requests and unsent answers, in bytes; past it
+    /// the connection holding the most is closed.
+    public var bufferBudget = 256 * 1024 * 1024
     /// A connection with no request in progress is closed after this many seconds.
     public var idleTimeout: Double = 300
     /// A request line must be complete within this many seconds of its first byte.

@@ -32,6 +32,9 @@ final class Connection {
 
     var hasPendingOutput: Bool { written < output.count }
 
+    /// Memory this connection holds: its unfinished input and its unsent output.
+    var bufferedBytes: Int { input.count + output.count - written }
+
     /// Unread answers beyond this stop reading from the client until it reads them: a client that pipelines
     /// requests without reading answers cannot make the agent buffer without bound.
     static let maxPendingOutput = 4 * 1024 * 1024

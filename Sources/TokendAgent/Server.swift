@@ -203,7 +203,32 @@ final class Server {
             return
         }
         connection.lastActivity = ProcessControl.monotonicSeconds()
+        enforceBufferBudget(after: connection)
+        guard connections[connection.token] != nil else { return }
         processLines(connection)
+    }
+
+    /// Each connection's buffers are capped (a line, and a few MiB of unread answers), and so is their sum:
+    /// past `bufferBudget` the connection holding the most is cut off, so that one process with many
+    /// connections cannot take all memory while the others keep being served. Only a connection holding over
+    /// 1 MiB triggers the count, so small requests never pay for it.
+    func enforceBufferBudget(after connection: Connection) {
+        guard connection.bufferedBytes > 1024 * 1024 else { return }
+        var total = 0
+        var largest = connection
+        for other in connections.values {
+            total += other.bufferedBytes
+            if other.bufferedBytes > largest.bufferedBytes { largest = other }
+        }
+        guard total > configuration.bufferBudget else { return }
+        let refusal = SecretBytes()
+        ResponseEncoder.error(
+            id: "null", TokendError(.busy, "the agent's buffers for all connections are full and this connection held the most; closing"),
+            into: refusal)
+        // Not in the middle of an answer already on its way.
+        if !largest.hasPendingOutput { _ = refusal.withUnsafeBytes { try? largest.fd.write($0) } }
+        AuditLog.event(op: "connect", name: nil, peer: largest.peer, outcome: "buffer_budget")
+        close(largest)
     }
 
     func processLines(_ connection: Connection) {
@@ -264,6 +289,8 @@ final class Server {
             response.removeAll()
             connection.busy = false
             connection.lastActivity = ProcessControl.monotonicSeconds()
+            enforceBufferBudget(after: connection)
+            guard connections[token] != nil else { continue }
             processLines(connection)
         }
     }

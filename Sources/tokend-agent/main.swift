@@ -6,6 +6,7 @@ import TokendStores
 let usage = """
     usage: tokend-agent [--foreground] [--socket PATH] [--store auto|secret-service|file]
                         [--store-timeout SECONDS] [--cache-ttl SECONDS] [--max-connections N]
+                        [--buffer-budget MIB]
                         [--idle-lock DURATION] [--rate PER_SECOND] [--burst N]
                         [--request-timeout SECONDS] [--idle-timeout SECONDS]
                         [--data-dir DIR] [--kdf-log-n 10..22]
@@ -43,7 +44,7 @@ while !arguments.isEmpty {
     case "--kdf-log-n":
         guard let n = Int(value()), (10...22).contains(n) else { fail("--kdf-log-n must be between 10 and 22", .usage) }
         kdfLogN = n
-    case "--store-timeout", "--cache-ttl", "--max-connections", "--rate", "--burst", "--request-timeout", "--idle-timeout":
+    case "--store-timeout", "--cache-ttl", "--max-connections", "--buffer-budget", "--rate", "--burst", "--request-timeout", "--idle-timeout":
         let text = value()
         guard let n = Double(text), n >= 0, n.isFinite else { fail("\(flag) needs a non-negative number", .usage) }
         numbers[flag] = n
@@ -71,6 +72,7 @@ case let kind?:
 if let v = numbers["--store-timeout"] { configuration.storeTimeout = v }
 if let v = numbers["--cache-ttl"] { configuration.cacheTTL = v }
 if let v = numbers["--max-connections"] { configuration.maxConnections = max(1, Int(v)) }
+if let v = numbers["--buffer-budget"] { configuration.bufferBudget = max(1, Int(v)) * 1024 * 1024 }
 if let v = numbers["--rate"] { configuration.ratePerSecond = v }
 if let v = numbers["--burst"] { configuration.rateBurst = v }
 if let v = numbers["--idle-lock"] { configuration.idleLock = v }

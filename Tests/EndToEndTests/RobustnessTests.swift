@@ -76,6 +76,34 @@ import Testing
         #expect(items.count == 25)
     }
 
+    @Test func pastTheBufferBudgetTheConnectionHoldingTheMostIsCutOff() throws {
+        let h = try Harness(keyring: false)
+        defer { h.shutdown() }
+        try h.startFileAgent(["--buffer-budget", "8"])
+        // Ten unfinished lines of 1.3 MB each: 13 MB against a budget of 8 MiB.
+        let chunk = Data("{\"op\":\"hello\",\"x\":\"".utf8) + Data(repeating: UInt8(ascii: "a"), count: 1_300_000)
+        let clients = try (0..<10).map { _ in try SocketClient(path: h.socketPath) }
+        for client in clients { client.send(chunk) }
+        let budgetRefusal = #"{"id":null,"ok":false,"error":{"code":"busy","message":"the agent's buffers for all connections are full and this connection held the most; closing"}}"#
+        var cut = 0
+        for client in clients where !clientIsWaiting(client) {
+            #expect(client.readLine() == budgetRefusal)
+            cut += 1
+        }
+        // What stays held fits the budget: at most six lines of 1.3 MB.
+        #expect(cut >= 4, "\(cut) connections cut off")
+        #expect(h.agentLog.contains("outcome=buffer_budget"))
+        let fresh = try SocketClient(path: h.socketPath)
+        #expect(fresh.request(#"{"id":1,"op":"hello"}"#)?.ok == true)
+        withExtendedLifetime(clients) {}
+    }
+
+    /// Whether the agent still holds this connection open without having written to it.
+    func clientIsWaiting(_ client: SocketClient) -> Bool {
+        var poll = pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0)
+        return Glibc.poll(&poll, 1, 200) == 0
+    }
+
     @Test func aRemovedSocketFileStopsTheAgentAndTheNextCallStartsOne() throws {
         let h = try Harness(keyring: false)
         defer { h.shutdown() }
