@@ -92,7 +92,7 @@ final class Server {
                 acceptResumesAt = nil
                 try? epoll.add(listener, .readable, token: Server.listenerToken)
             }
-            if now - lastSocketCheck > 5 {
+            if now - lastSocketCheck > 1 {
                 lastSocketCheck = now
                 checkSocketFile()
                 AuditLog.rotateIfNeeded(configuration.paths.log)

@@ -19,11 +19,19 @@ struct SingleInstance {
         } catch {
             throw TokendError(.agentUnavailable, "cannot open lock file \(paths.lock): \(error)")
         }
-        let held: Bool
-        do { held = try lock.lock(wait: false) } catch {
-            throw TokendError(.agentUnavailable, "cannot lock \(paths.lock): \(error)")
+        // The holder either answers on the socket soon (it is starting, or running), or lost its socket file and
+        // is about to stop (it checks every second): wait for whichever comes first, so that the command that
+        // started this agent gets an answer instead of a time-out.
+        let deadline = ProcessControl.monotonicSeconds() + 8
+        while true {
+            let held: Bool
+            do { held = try lock.lock(wait: false) } catch {
+                throw TokendError(.agentUnavailable, "cannot lock \(paths.lock): \(error)")
+            }
+            if held { break }
+            if UnixSocket.isLive(paths.socket) || ProcessControl.monotonicSeconds() > deadline { return .alreadyRunning }
+            ProcessControl.sleep(seconds: 0.02)
         }
-        guard held else { return .alreadyRunning }
         if UnixSocket.isLive(paths.socket) { return .alreadyRunning }
         do { try FileSystem.remove(paths.socket) } catch {
             throw TokendError(.agentUnavailable, "cannot remove stale socket \(paths.socket): \(error)")

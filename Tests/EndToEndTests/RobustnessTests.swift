@@ -117,6 +117,20 @@ import Testing
         #expect(h.liveAgents().count == 1)
     }
 
+    @Test func aCommandRightAfterTheSocketFileVanishedIsAnsweredByANewAgent() throws {
+        let h = try Harness(keyring: false)
+        defer { h.shutdown() }
+        try h.startFileAgent()
+        let first = try #require(h.liveAgents().first)
+        try FileManager.default.removeItem(atPath: h.socketPath)
+        // The old agent still holds the lock for a moment; the agent this command starts waits for it.
+        let status = try h.tokend("status", "--json")
+        #expect(status.status == 0, "\(status.err)")
+        let object = try #require(try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any])
+        #expect(object["pid"] as? Int != Int(first))
+        #expect(h.liveAgents().count == 1)
+    }
+
     @Test func keyringDaemonDeathGivesUnavailableAndTheAgentRecoversByItself() throws {
         let h = try Harness()
         let keyring = try PrivateKeyring(in: h)
