@@ -28,6 +28,7 @@ public enum Op: String, Sendable, CaseIterable {
 
     /// `fields` of every op, built once: `decode` checks each request against them.
     static let fieldsByOp = Dictionary(uniqueKeysWithValues: Op.allCases.map { ($0, $0.fields) })
+    static let allFields = Set(Op.allCases.flatMap(\.fields))
     static let needingName: Set<Op> = [.get, .info, .put, .update]
 }
 
@@ -90,8 +91,11 @@ extension Request {
         request.op = op
         for member in object.members where member.key != "id" && member.key != "op" {
             guard Op.fieldsByOp[op]!.contains(member.key) else {
-                let shown = member.key.utf8.count <= 32 && SecretName.problem(member.key) == nil ? "'\(member.key)'" : "a field"
-                throw bad("op '\(op.rawValue)' does not take \(shown)")
+                // Only a field name of the protocol is repeated back: a key could be anything a tool mixed up,
+                // a token included.
+                let shown = Op.allFields.contains(member.key) ? "'\(member.key)'" : "a field of another name"
+                let takes = (["id", "op"] + Op.fieldsByOp[op]!.sorted()).joined(separator: ", ")
+                throw bad("op '\(op.rawValue)' does not take \(shown) (it takes \(takes))")
             }
         }
         func string(_ key: String) throws(RequestDecodeError) -> String? {

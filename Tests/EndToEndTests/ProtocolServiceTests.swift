@@ -29,7 +29,8 @@ import Testing
     @Test(arguments: [
         (#"{"id":1,"op":"get""#, "malformed JSON at byte 18: unexpected end of line"),
         (#"{"id":1,"op":"fly"}"#, "unknown op (known: hello, get, put, update, rm, list, info, status, stop, init, lock, unlock, migrate)"),
-        (#"{"id":1,"op":"get","name":"x","extra":1}"#, "op 'get' does not take 'extra'"),
+        (#"{"id":1,"op":"get","name":"x","CANARY-LOOKS-LIKE-A-KEY":1}"#, "op 'get' does not take a field of another name (it takes id, op, name)"),
+        (#"{"id":1,"op":"get","name":"x","owner":"o"}"#, "op 'get' does not take 'owner' (it takes id, op, name)"),
         (#"[1,2]"#, "malformed JSON at byte 0: not a JSON object"),
         (#"{"id":1,"op":"get","name":"\u00ff\ud800"}"#, "malformed JSON at byte 33: unpaired surrogate"),
         (#"{"id":1e400000000000000000000000000000000,"op":"hello"}"#, "malformed JSON at byte 6: number too long"),
