@@ -33,13 +33,22 @@ import Testing
         let h = try Harness(keyring: false)
         defer { h.shutdown() }
         try h.startFileAgent(["--max-connections", "3"])
+        let probe = try onlyConnection(h)
         // Each held connection has been answered once, so the agent has certainly accepted all three.
-        let held = try (0..<3).map { _ in try SocketClient(path: h.socketPath) }
+        let held = try (0..<2).map { _ in try SocketClient(path: h.socketPath) }
         for connection in held { #expect(connection.request(#"{"id":1,"op":"hello"}"#)?.ok == true) }
         let refused = try SocketClient(path: h.socketPath)
         #expect(refused.readLine() == #"{"id":null,"ok":false,"error":{"code":"busy","message":"too many connections (limit 3); try again"}}"#)
         #expect(refused.isClosed())
-        withExtendedLifetime(held) {}
+        withExtendedLifetime((probe, held)) {}
+    }
+
+    /// A connection that the agent counts as its only one: until the agent has seen the readiness probe of
+    /// its start hang up, that connection still counts against the cap.
+    func onlyConnection(_ h: Harness) throws -> SocketClient {
+        let probe = try SocketClient(path: h.socketPath)
+        #expect(eventually { probe.request(#"{"id":1,"op":"status"}"#)?["connections"] as? Int == 1 })
+        return probe
     }
 
     @Test func aDescriptorLimitBelowTheCapLowersTheCapSoClientsAreToldWhy() throws {
@@ -49,11 +58,13 @@ import Testing
         let start = try h.run("/bin/sh", ["-c", #"ulimit -n 100 && exec "$0" --store file --kdf-log-n 10"#, Harness.agent])
         #expect(start.status == 0, "\(start.err)")
         #expect(h.agentLog.contains("RLIMIT_NOFILE is 100: serving at most 36 connections at once"))
-        let held = try (0..<36).map { _ in try SocketClient(path: h.socketPath) }
+        let probe = try onlyConnection(h)
+        let held = try (0..<35).map { _ in try SocketClient(path: h.socketPath) }
         for connection in held { #expect(connection.request(#"{"id":1,"op":"hello"}"#)?.ok == true) }
         let refused = try SocketClient(path: h.socketPath)
         #expect(refused.readLine() == #"{"id":null,"ok":false,"error":{"code":"busy","message":"too many connections (limit 36); try again"}}"#)
         #expect(!h.agentLog.contains("accept failed"))
+        withExtendedLifetime(probe) {}
         withExtendedLifetime(held) {}
     }
 
