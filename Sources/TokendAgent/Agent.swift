@@ -32,8 +32,10 @@ public enum Agent {
 
         let lock: FileDescriptor?
         let listener: FileDescriptor
+        let socketFile: FileStatus?
         if let passedListener {
             lock = nil
+            socketFile = nil
             listener = passedListener
             do { try listener.setNonBlocking() } catch {
                 throw TokendError(.agentUnavailable, "the socket passed by systemd is unusable: \(error)")
@@ -42,9 +44,10 @@ public enum Agent {
             switch try SingleInstance.acquire(configuration.paths) {
             case .alreadyRunning:
                 return .alreadyRunning
-            case .acquired(let heldLock, let boundListener):
+            case .acquired(let heldLock, let boundListener, let created):
                 lock = heldLock
                 listener = boundListener
+                socketFile = created
             }
         }
 
@@ -59,7 +62,7 @@ public enum Agent {
         do {
             server = try Server(
                 configuration: configuration, listener: listener, handler: handler, stats: stats, signals: signals,
-                ownsSocketFile: passedListener == nil)
+                socketFile: socketFile)
         } catch {
             throw TokendError(.internalError, "cannot start the event loop: \(error)")
         }

@@ -33,30 +33,30 @@ final class Server {
     var nextToken = Server.firstConnectionToken
     var running = true
     let uid = ProcessControl.userID
-    /// Set when the socket file is gone or replaced; the loop then stops (see `checkSocketFile`).
+    /// When `checkSocketFile` last ran (monotonic seconds).
     var lastSocketCheck = 0.0
+    /// The socket file this agent created, which it watches and removes at the end; nil when systemd passed
+    /// the socket (systemd owns that file). Taken when the socket was bound, not later: a file removed while
+    /// the agent was still starting must count as removed.
     let socketFile: FileStatus?
     /// Set while the listener is out of the epoll set after a failed accept.
     var acceptResumesAt: Double?
     static let acceptPause = 0.1
-    /// Whether this agent created the socket file (not handed one by systemd), and so must remove it.
-    let ownsSocketFile: Bool
 
     init(configuration: AgentConfiguration, listener: FileDescriptor, handler: RequestHandler, stats: ServerStats,
-         signals: SignalDescriptor, ownsSocketFile: Bool) throws(Errno)
+         signals: SignalDescriptor, socketFile: FileStatus?) throws(Errno)
     {
         self.configuration = configuration
         self.listener = listener
         self.handler = handler
         self.stats = stats
         self.signals = signals
-        self.ownsSocketFile = ownsSocketFile
+        self.socketFile = socketFile
         epoll = try Epoll()
         wakeup = try Wakeup()
         try epoll.add(listener, .readable, token: Server.listenerToken)
         try epoll.add(wakeup.fd, .readable, token: Server.wakeupToken)
         try epoll.add(signals.fd, .readable, token: Server.signalToken)
-        socketFile = try? FileStatus.of(configuration.paths.socket)
     }
 
     /// Whether the socket path still names the socket this agent listens on.
@@ -102,7 +102,7 @@ final class Server {
             }
         }
         for connection in Array(connections.values) { close(connection) }
-        if ownsSocketFile && socketFileIsOurs { try? FileSystem.remove(configuration.paths.socket) }
+        if socketFileIsOurs { try? FileSystem.remove(configuration.paths.socket) }
     }
 
     func handleSignals() {
@@ -119,7 +119,7 @@ final class Server {
     /// The socket file removed or replaced under a running agent: nobody can reach this agent any more and
     /// a new one may already be starting, so stop rather than serve a path that is no longer ours.
     func checkSocketFile() {
-        guard ownsSocketFile, socketFile != nil else { return }
+        guard socketFile != nil else { return }
         guard socketFileIsOurs else {
             AuditLog.notice("socket \(configuration.paths.socket) was removed or replaced; stopping")
             running = false

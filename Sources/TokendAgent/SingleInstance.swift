@@ -5,7 +5,8 @@ import TokendPosix
 /// removed only while holding the lock, and a live one is never taken over.
 struct SingleInstance {
     enum Outcome {
-        case acquired(lock: FileDescriptor, listener: FileDescriptor)
+        /// `socketFile` is the socket file as created, to tell later that it is still the same one.
+        case acquired(lock: FileDescriptor, listener: FileDescriptor, socketFile: FileStatus)
         /// Another agent holds the lock or answers on the socket.
         case alreadyRunning
     }
@@ -37,13 +38,15 @@ struct SingleInstance {
             throw TokendError(.agentUnavailable, "cannot remove stale socket \(paths.socket): \(error)")
         }
         let listener: FileDescriptor
+        let socketFile: FileStatus
         do {
             // The socket is created 0600 (umask), not made so afterwards: no moment in which it is open.
             listener = try FileSystem.withUmask(0o077) { () throws(Errno) in try UnixSocket.listen(at: paths.socket) }
             try FileSystem.setPermissions(paths.socket, 0o600)
+            socketFile = try FileStatus.of(paths.socket)
         } catch {
             throw TokendError(.agentUnavailable, "cannot listen on \(paths.socket): \(error)")
         }
-        return .acquired(lock: lock, listener: listener)
+        return .acquired(lock: lock, listener: listener, socketFile: socketFile)
     }
 }

@@ -128,6 +128,22 @@ import Testing
         #expect(h.liveAgents().count == 1)
     }
 
+    @Test func aSocketFileRemovedWhileTheAgentStillStartsIsNoticedToo() throws {
+        let h = try Harness(keyring: false)
+        defer { h.shutdown() }
+        // A session bus that accepts and never answers holds the agent in its store choice for about a second
+        // after it began listening, which is when the command that started it already has its answer.
+        let bus = h.root.appendingPathComponent("silent-bus").path
+        let silent = try ListeningSocket(path: bus)
+        let start = try h.run(Harness.agent, ["--kdf-log-n", "10"], env: ["DBUS_SESSION_BUS_ADDRESS": "unix:path=\(bus)"])
+        #expect(start.status == 0, "\(start.err)")
+        try FileManager.default.removeItem(atPath: h.socketPath)
+        let first = try #require(h.liveAgents().first)
+        #expect(eventually(timeout: 10) { kill(first, 0) != 0 || Harness.isZombie(first) }, "the agent noticed")
+        #expect(h.agentLog.contains("socket \(h.socketPath) was removed or replaced; stopping"))
+        withExtendedLifetime(silent) {}
+    }
+
     @Test func aCommandRightAfterTheSocketFileVanishedIsAnsweredByANewAgent() throws {
         let h = try Harness(keyring: false)
         defer { h.shutdown() }
