@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "TokendCoreTests", dependencies: ["TokendCore"]),
         .testTarget(name: "TokendProtocolTests", dependencies: ["TokendProtocol", "TokendCore"]),
         .testTarget(name: "AgeTests", dependencies: ["Age", "TokendCore"]),
+        .testTarget(name: "TokendAgentTests", dependencies: ["TokendAgent", "TokendProtocol"]),
         // Drives the built binaries as a user would; `swift build` (see dev.sh) builds them first.
         .testTarget(name: "EndToEndTests"),
     ],

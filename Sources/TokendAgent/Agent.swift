@@ -66,8 +66,8 @@ public enum Agent {
         } catch {
             throw TokendError(.internalError, "cannot start the event loop: \(error)")
         }
-        server.storeQueue.async { unlockWithCredential(handler) }
-        scheduleSweeps(server.storeQueue, handler, idleLock: configuration.idleLock)
+        server.store.queue.async { unlockWithCredential(handler) }
+        scheduleSweeps(server.store.queue, handler, idleLock: configuration.idleLock)
         server.run()
         AuditLog.notice("tokend-agent pid \(ProcessControl.pid) stopped")
         withExtendedLifetime(lock) {}

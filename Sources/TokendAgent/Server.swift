@@ -26,7 +26,7 @@ final class Server {
     let epoll: Epoll
     let wakeup: Wakeup
     let signals: SignalDescriptor
-    let storeQueue = DispatchQueue(label: "tokend.store")
+    let store = StoreScheduler()
     let completions = Completions()
     let stats: ServerStats
     var connections: [UInt64: Connection] = [:]
@@ -274,7 +274,7 @@ final class Server {
         let token = connection.token
         let peer = connection.peer
         let box = UncheckedRequest(request)
-        storeQueue.async { [handler, completions, wakeup] in
+        store.submit(read: request.op.onlyReads) { [handler, completions, wakeup] in
             let response = SecretBytes(capacity: 256)
             handler.answer(box.request, peer: peer, into: response)
             completions.add(token, response)
