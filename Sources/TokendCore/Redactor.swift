@@ -14,6 +14,21 @@ public enum Redactor {
         ("AGE-SECRET-KEY-1", 16), ("AKIA", 16), ("ASIA", 16),
     ].map { (Array($0.0.utf8), $0.1) }
 
+    static let pemBegin = Array("-----BEGIN ".utf8)
+    static let pemEnd = Array("-----END ".utf8)
+    static let dashes = Array("-----".utf8)
+    static let jwtStart = Array("eyJ".utf8)
+    static let pemMarker = Array("-----BEGIN PRIVATE KEY-----\(marker)".utf8)
+    static let markerBytes = Array(marker.utf8)
+
+    /// Whether a byte can begin something to redact (a prefix, a JWT, a PEM block): every log line passes
+    /// through here, and most of its bytes are ruled out by this one look-up.
+    static let mayStart: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for start in prefixes.map(\.prefix) + [pemBegin, jwtStart] { table[Int(start[0])] = true }
+        return table
+    }()
+
     static func isTokenByte(_ c: UInt8) -> Bool {
         switch c {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
@@ -36,8 +51,13 @@ public enum Redactor {
         var i = 0
         var changed = false
         while i < b.count {
+            guard mayStart[Int(b[i])] else {
+                out.append(b[i])
+                i += 1
+                continue
+            }
             if let end = pemBlockEnd(b, at: i) {
-                out += Array("-----BEGIN PRIVATE KEY-----\(marker)".utf8)
+                out += pemMarker
                 i = end
                 changed = true
                 continue
@@ -45,7 +65,7 @@ public enum Redactor {
             let boundary = i == 0 || !isWordByte(b[i - 1])
             if boundary, let (keep, end) = tokenMatch(b, at: i) {
                 out += b[i..<i + keep]
-                out += Array(marker.utf8)
+                out += markerBytes
                 i = end
                 changed = true
                 continue
@@ -68,7 +88,7 @@ public enum Redactor {
             if end - at - prefix.count >= minimumTail { return (prefix.count, end) }
         }
         // JWT: three base64url parts, the first two JSON objects (`eyJ`).
-        if starts(b, at, Array("eyJ".utf8)) {
+        if starts(b, at, jwtStart) {
             var end = at
             var dots = 0
             while end < b.count, isTokenByte(b[end]) {
@@ -82,21 +102,18 @@ public enum Redactor {
 
     /// A PEM private key block starting at `at`: the index just past its END line (or the end of the text).
     static func pemBlockEnd(_ b: [UInt8], at: Int) -> Int? {
-        let begin = Array("-----BEGIN ".utf8)
-        guard starts(b, at, begin) else { return nil }
-        var i = at + begin.count
+        guard starts(b, at, pemBegin) else { return nil }
+        var i = at + pemBegin.count
         var label: [UInt8] = []
         while i < b.count, b[i] != UInt8(ascii: "-"), label.count < 64 {
             label.append(b[i])
             i += 1
         }
         guard String(decoding: label, as: UTF8.self).hasSuffix("PRIVATE KEY") else { return nil }
-        let end = Array("-----END ".utf8)
-        let dashes = Array("-----".utf8)
         var j = i
-        while j < b.count, !starts(b, j, end) { j += 1 }
+        while j < b.count, !starts(b, j, pemEnd) { j += 1 }
         guard j < b.count else { return b.count }
-        var k = j + end.count
+        var k = j + pemEnd.count
         while k < b.count, !starts(b, k, dashes) { k += 1 }
         return min(k + dashes.count, b.count)
     }
