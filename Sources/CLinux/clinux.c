@@ -2,6 +2,7 @@
 #include "clinux.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -119,6 +120,14 @@ int tk_spawn_reading_stdout(const char *path, char *const argv[], char *const en
     *pid_out = pid;
     *stdout_out = fds[0];
     return 0;
+}
+
+// A fixed mmap threshold: glibc raises it after the first large block is freed, and from then on keeps
+// large transient blocks (a vault being re-encoded, a dictionary copied on write) in a heap it does not give
+// back. One arena: the agent has few threads and memory matters more than contention.
+void tk_return_large_blocks_to_the_kernel(void) {
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_ARENA_MAX, 1);
 }
 
 // Blocks SIGTERM, SIGINT and SIGHUP for the whole process (call before any thread starts) and returns a

@@ -17,6 +17,7 @@ public enum Agent {
     {
         var configuration = configuration
         ProcessControl.forbidCoreDumps()
+        ProcessControl.returnLargeBlocksToTheKernel()
         let signals: SignalDescriptor
         do { signals = try SignalDescriptor() } catch {
             throw TokendError(.internalError, "cannot set up signal handling: \(error)")

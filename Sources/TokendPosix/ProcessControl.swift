@@ -16,6 +16,9 @@ public enum ProcessControl {
 
     public static var isDumpable: Bool { tk_get_dumpable() != 0 }
 
+    /// For a long-running process: large freed blocks go back to the kernel instead of staying resident.
+    public static func returnLargeBlocksToTheKernel() { tk_return_large_blocks_to_the_kernel() }
+
     /// RLIMIT_MEMLOCK's soft limit in bytes (nil: unlimited).
     public static var memlockLimit: UInt64? {
         var limit = rlimit()

@@ -20,6 +20,7 @@ int tk_signalfd_for_termination(void);
 int tk_signalfd_read(int fd);
 int tk_raise_nofile_limit(int wanted);
 void tk_exit_quietly_on_fatal_signals(void);
+void tk_return_large_blocks_to_the_kernel(void);
 int tk_spawn_detached(const char *path, char *const argv[], char *const envp[], const char *stderr_path,
                       int32_t *pid_out);
 int tk_spawn_reading_stdout(const char *path, char *const argv[], char *const envp[], int32_t *pid_out,
