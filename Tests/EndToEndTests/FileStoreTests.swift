@@ -231,7 +231,7 @@ import Testing
         agent.standardError = FileHandle.nullDevice
         try agent.run()
         defer { agent.terminate(); agent.waitUntilExit() }
-        for _ in 0..<300 where !FileManager.default.fileExists(atPath: h.socketPath) { usleep(10_000) }
+        Harness.waitUntilListening(h.socketPath)
         try h.initVault("fs pass")
         #expect(try h.tokend("put", "small/a", stdin: Data("small".utf8)).status == 0)
         let before = try Data(contentsOf: URL(fileURLWithPath: h.vaultPath))

@@ -91,7 +91,7 @@ import Testing
         agent.standardError = FileHandle.nullDevice
         try agent.run()
         defer { agent.terminate(); agent.waitUntilExit() }
-        for _ in 0..<300 where !FileManager.default.fileExists(atPath: h.socketPath) { usleep(10_000) }
+        Harness.waitUntilListening(h.socketPath)
         let half = try SocketClient(path: h.socketPath, timeout: 5)
         half.send(#"{"id":1,"op":"hel"#)
         let line = try #require(half.readLine())

@@ -114,7 +114,7 @@ import Testing
             agent.terminate()
             agent.waitUntilExit()
         }
-        for _ in 0..<300 where !FileManager.default.fileExists(atPath: socket) { usleep(10_000) }
+        Harness.waitUntilListening(socket)
         let client = try SocketClient(path: socket)
         client.send(#"{"id":1,"op":"hello"}"# + "\n")
         #expect(client.readLine() == nil, "the connection is closed without an answer")

@@ -96,6 +96,12 @@ final class Harness: @unchecked Sendable {
         return Result(status: process.terminationStatus, stdout: outData.data, stderr: errData.data)
     }
 
+    /// Waits until something accepts connections on `socket`: its file appears at bind(2), a moment before
+    /// listen(2), and a connection in between is refused.
+    static func waitUntilListening(_ socket: String) {
+        _ = eventually(timeout: 3) { (try? SocketClient(path: socket)) != nil }
+    }
+
     /// Runs `tokend ARGS`.
     @discardableResult
     func tokend(_ arguments: String..., stdin: Data? = nil, env: [String: String] = [:]) throws -> Result {
