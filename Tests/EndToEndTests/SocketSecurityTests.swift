@@ -82,7 +82,14 @@ import Testing
         env["HOME"] = home
         env["TOKEND_STORE"] = "secret-service"
         h.environment = env
-        let asUser = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", Harness.tokend]
+        // The checkout may sit in a directory only root can enter (CI clones into one): the other user runs
+        // copies of the binaries, tokend-agent next to tokend, from a directory it can reach.
+        let bin = h.root.appendingPathComponent("bin4242").path
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        for program in [Harness.tokend, Harness.agent] {
+            try FileManager.default.copyItem(atPath: program, toPath: bin + "/" + (program as NSString).lastPathComponent)
+        }
+        let asUser = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", bin + "/tokend"]
         let status = try h.run("/usr/bin/setpriv", asUser + ["status"])
         #expect(status.status == 0, "\(status.err)")
         #expect(status.out.contains("socket:          \(fallback)/agent.sock"))
